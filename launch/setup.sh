@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a dws_jax checkout: real Fashion-MNIST (Debian package,
+# installed when run as root), a .venv with pinned packages, dws_jax editable.
+# A second run reuses the venv and installs nothing.
+#   bash launch/setup.sh            # core + test packages
+#   DWS_EXTRAS=test,torch bash launch/setup.sh   # also torch==2.13.0 (benchmarks)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fmnist=${DWS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+if [ ! -e "$fmnist/train-images-idx3-ubyte.gz" ] && [ ! -e "$fmnist/train-images-idx3-ubyte" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist
+  else
+    echo "Fashion-MNIST not found in $fmnist;" \
+      "run: sudo apt-get update && sudo apt-get install -y dataset-fashion-mnist" >&2
+  fi
+fi
+
+extras=${DWS_EXTRAS:-test}
+[ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
+stamp=.venv/.dws_jax-installed
+want=$(cat setup.cfg launch/constraints.txt <(echo "$extras") | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -c launch/constraints.txt -e ".[$extras]"
+  echo "$want" > "$stamp"
+fi
