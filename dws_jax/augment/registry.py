@@ -1,0 +1,73 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Registry of augmentations, by name.
+
+Three kinds of entries, each registered as a *factory* that binds
+hyperparameters at build time (optax style) and returns a pure function:
+
+* ``"sample"``: ``factory(spec, **hparams) -> aug`` with
+  ``aug(key, ws) -> ws`` on ONE unbatched :class:`~dws_jax.WeightSpace`.
+  Batched by ``jax.vmap`` with per-sample keys.
+* ``"label"``: ``factory(spec, num_classes=..., **hparams) -> fn`` with
+  ``fn(key, labels) -> labels`` on ONE soft label ``(C,)``.
+* ``"batch"``: ``factory(spec, **hparams) -> fn`` with
+  ``fn(key, ws_batch, labels) -> (ws_batch, labels)`` on a whole batch:
+  ``ws_batch`` has leaves ``(B, ...)`` and ``labels`` are soft labels
+  ``(B, C)``. MixUp variants are batch augmentations (they pick partners inside
+  the batch).
+
+Every built augmentation, whatever its kind, is turned into a :data:`BatchAug`
+by the builder, which is what the training step calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import jax
+
+from dws_jax import weight_space as wsp
+
+SampleAug = Callable[[jax.Array, wsp.WeightSpace], wsp.WeightSpace]
+BatchAug = Callable[[jax.Array, wsp.WeightSpace, jax.Array],
+                    tuple[wsp.WeightSpace, jax.Array]]
+KINDS = ("sample", "label", "batch")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  """A registered augmentation factory."""
+
+  name: str
+  kind: str
+  factory: Callable[..., Callable]
+
+
+_REGISTRY: dict[str, Entry] = {}
+
+
+def register(name: str, kind: str = "sample"):
+  """Decorator registering ``factory`` under ``name`` (see module docstring)."""
+  if kind not in KINDS:
+    raise ValueError(f"unknown augmentation kind {kind!r}; expected one of {KINDS}")
+
+  def decorator(factory):
+    if name in _REGISTRY and _REGISTRY[name].factory is not factory:
+      raise ValueError(f"augmentation {name!r} is already registered")
+    _REGISTRY[name] = Entry(name, kind, factory)
+    return factory
+
+  return decorator
+
+
+def names() -> tuple[str, ...]:
+  """Names of all registered augmentations, sorted."""
+  return tuple(sorted(_REGISTRY))
+
+
+def get_entry(name: str) -> Entry:
+  """Looks up a registered augmentation; unknown names list the known ones."""
+  if name not in _REGISTRY:
+    raise ValueError(f"unknown augmentation {name!r}; known: {', '.join(names())}")
+  return _REGISTRY[name]
