@@ -1,0 +1,47 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Orbax checkpoints of the train state: ``latest`` and ``best``.
+
+``workdir/checkpoints/<step>`` holds the latest states (the last two are kept),
+``workdir/best/<step>`` the state with the best validation accuracy. Each
+holds the :class:`~dws_jax.train_state.TrainState` and a JSON ``meta`` record
+(best-val record, epoch accumulators). Orbax writes a step directory
+atomically, so a run killed while saving resumes from the previous step.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+
+
+class Checkpointer:
+  """Saves and restores train states under ``directory``."""
+
+  def __init__(self, directory: str, max_to_keep: int = 2):
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+    self._manager = ocp.CheckpointManager(os.path.abspath(directory),
+                                          options=options)
+
+  def latest_step(self) -> int | None:
+    return self._manager.latest_step()
+
+  def save(self, step: int, state: Any, meta: dict[str, Any]) -> None:
+    self._manager.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
+    self._manager.wait_until_finished()
+
+  def restore(self, target: Any, step: int | None = None
+              ) -> tuple[Any, dict[str, Any]]:
+    """Restores ``(state, meta)`` shaped and sharded like ``target``."""
+    step = self.latest_step() if step is None else step
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+    restored = self._manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
+    return restored.state, dict(restored.meta)
+
+  def close(self) -> None:
+    self._manager.close()

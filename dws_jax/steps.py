@@ -1,0 +1,128 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Jittable train and eval steps; no I/O.
+
+The train step gathers its batch from the device-resident training set, draws
+its randomness from ``fold_in(key, step)``, augments the batch (any registered
+augmentation or MixUp, alignment included) and applies one optax update, all
+inside one jitted function.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+import optax
+
+from dws_jax import losses
+from dws_jax import train_state as ts
+from dws_jax import weight_space as wsp
+
+# fold_in tags separating the independent random streams of a run.
+DATA_STREAM, STEP_STREAM, INIT_STREAM = 1, 2, 3
+
+
+class Split(NamedTuple):
+  """One split on device: ``ws`` leaves ``(N, ...)``, ``labels`` int ``(N,)``."""
+
+  ws: wsp.WeightSpace
+  labels: jax.Array
+
+
+def batch_indices(key: jax.Array, step: jax.Array, num_examples: int,
+                  batch_size: int) -> jax.Array:
+  """Indices ``(batch_size,)`` of step ``step``: epoch-wise shuffling.
+
+  Epoch ``e = step // steps_per_epoch`` visits a permutation drawn from
+  ``fold_in(key, e)``; the remainder of each epoch is dropped.
+  """
+  steps_per_epoch = num_examples // batch_size
+  epoch, pos = step // steps_per_epoch, step % steps_per_epoch
+  perm = jax.random.permutation(jax.random.fold_in(key, epoch), num_examples)
+  return jax.lax.dynamic_slice_in_dim(perm, pos * batch_size, batch_size)
+
+
+def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
+                    aug_fn: Callable | None, num_classes: int, batch_size: int,
+                    mesh: jax.sharding.Mesh | None = None) -> Callable:
+  """Returns ``train_step(state, train, key) -> (state, metrics)`` (not jitted).
+
+  Args:
+    apply_fn: ``model.apply``; called as ``apply_fn(variables, ws, train=True,
+      rngs={"dropout": k}, mutable=[...])``.
+    tx: optax optimizer.
+    aug_fn: ``aug_fn(key, ws_batch, soft_labels) -> (ws_batch, soft_labels)``
+      or None.
+    num_classes: ``C``.
+    batch_size: global batch size ``B``.
+    mesh: when given, the batch is sharded along its ``"data"`` axis.
+  """
+
+  def constrain(tree):
+    if mesh is None:
+      return tree
+    return jax.lax.with_sharding_constraint(tree, NamedSharding(mesh, P("data")))
+
+  def train_step(state: ts.TrainState, train: Split, key: jax.Array):
+    num = train.labels.shape[0]
+    idx = batch_indices(jax.random.fold_in(key, DATA_STREAM), state.step, num,
+                        batch_size)
+    ws = constrain(train.ws[idx])
+    labels = constrain(jax.nn.one_hot(train.labels[idx], num_classes))
+    step_key = jax.random.fold_in(jax.random.fold_in(key, STEP_STREAM),
+                                  state.step)
+    aug_key, dropout_key = jax.random.split(step_key)
+    if aug_fn is not None:
+      ws, labels = aug_fn(aug_key, ws, labels)
+      ws, labels = constrain(ws), constrain(labels)
+    mutable = list(state.model_state)
+
+    def loss_fn(params):
+      variables = {"params": params, **state.model_state}
+      out = apply_fn(variables, ws, train=True, rngs={"dropout": dropout_key},
+                     mutable=mutable or False)
+      logits, new_model_state = out if mutable else (out, {})
+      loss = losses.softmax_xent(logits=logits, labels=labels)
+      return loss, (logits, new_model_state)
+
+    (loss, (logits, new_model_state)), grads = jax.value_and_grad(
+        loss_fn, has_aux=True)(state.params)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    metrics = {
+        "loss": loss,
+        "accuracy": jnp.mean(losses.correct(
+            logits=logits, labels=jnp.argmax(labels, -1))),
+        "grad_norm": optax.global_norm(grads),
+    }
+    new_state = state.replace(step=state.step + 1, params=params,
+                              opt_state=opt_state,
+                              model_state=dict(new_model_state))
+    return new_state, metrics
+
+  return train_step
+
+
+def make_eval_step(*, apply_fn: Callable, num_classes: int) -> Callable:
+  """Returns ``eval_step(state, ws, labels, mask) -> sums`` (not jitted).
+
+  Inputs are a padded chunk: ``ws`` leaves ``(E, ...)``, ``labels`` ``(E,)``,
+  ``mask`` ``(E,)`` with 0 on padding. Returns summed loss, correct count and
+  count, so chunks add up exactly.
+  """
+
+  def eval_step(state: ts.TrainState, ws: wsp.WeightSpace, labels: jax.Array,
+                mask: jax.Array) -> dict[str, Any]:
+    logits = apply_fn({"params": state.params, **state.model_state}, ws,
+                      train=False)
+    onehot = jax.nn.one_hot(labels, num_classes)
+    loss = optax.softmax_cross_entropy(logits, onehot)
+    return {"loss_sum": jnp.sum(loss * mask),
+            "correct": jnp.sum(losses.correct(logits=logits, labels=labels) * mask),
+            "count": jnp.sum(mask)}
+
+  return eval_step

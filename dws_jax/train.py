@@ -1,0 +1,361 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""``train_and_evaluate(config, workdir)``: the training loop.
+
+The whole INR dataset sits on device (replicated over the ``"data"`` mesh
+axis); each jitted step gathers its batch, augments it and updates with optax
+(:mod:`dws_jax.steps`). Every epoch evaluates on val and test (view 0 only),
+keeps the best-val checkpoint (latest of ties) and the latest checkpoint, and
+logs metrics. Rerunning the same command on the same workdir resumes exactly:
+data order and random draws are pure functions of ``(seed, step)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import tqdm
+
+from dws_jax import checkpointing
+from dws_jax import metric_writers
+from dws_jax import optim
+from dws_jax import parallel
+from dws_jax import steps
+from dws_jax import train_state as ts
+from dws_jax import weight_space as wsp
+
+CONFIG_FILE = "config.json"
+SUMMARY_FILE = "summary.json"
+CURVES_FILE = "curves.png"
+EVAL_SPLITS = ("val", "test")
+
+
+class InrData(NamedTuple):
+  """Host-side INR dataset: ``splits[name] = Split(ws (N, ...), labels (N,))``."""
+
+  splits: dict[str, steps.Split]
+  spec: wsp.WeightSpaceSpec
+  num_classes: int
+
+
+def load_data(config: ml_collections.ConfigDict) -> InrData:
+  """Loads train (first ``views`` views), val and test (view 0) from disk."""
+  from dws_jax.data import inr_dataset  # pylint: disable=g-import-not-at-top
+  return inr_dataset.load_for_training(config.data.dir, views=config.data.views)
+
+
+def _config_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  return json.loads(config.to_json_best_effort(sort_keys=True))
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = v
+  return out
+
+
+def prepare_workdir(config: ml_collections.ConfigDict, workdir: str,
+                    overwrite: bool) -> None:
+  """Creates ``workdir`` or checks it was made by the same config.
+
+  Raises:
+    ValueError: the workdir holds a run of a different config (the message
+      names the differing keys) and ``overwrite`` is False.
+  """
+  path = os.path.join(workdir, CONFIG_FILE)
+  current = _config_dict(config)
+  if os.path.exists(path):
+    with open(path) as f:
+      previous = json.load(f)
+    if previous != current:
+      if not overwrite:
+        old, new = _flatten(previous), _flatten(current)
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+                            for k in diff[:8])
+        raise ValueError(
+            f"workdir {workdir} holds a run made with a different config "
+            f"({details}); use another --workdir, or pass --overwrite to "
+            "delete it and start over")
+      if jax.process_index() == 0:
+        shutil.rmtree(workdir)
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+      json.dump(current, f, indent=2, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
+def build_model(config: ml_collections.ConfigDict, spec: wsp.WeightSpaceSpec,
+                num_classes: int):
+  from dws_jax import models  # pylint: disable=g-import-not-at-top
+  kwargs = config.model.to_dict()
+  name = kwargs.pop("name")
+  return models.get(name, spec=spec, num_classes=num_classes, **kwargs)
+
+
+def build_augmentation(config: ml_collections.ConfigDict,
+                       spec: wsp.WeightSpaceSpec, num_classes: int
+                       ) -> Callable | None:
+  if not config.aug or config.aug == "none":
+    return None
+  from dws_jax import augment  # pylint: disable=g-import-not-at-top
+  return augment.build(config.aug, spec, num_classes=num_classes)
+
+
+def _check_data(data: InrData, config: ml_collections.ConfigDict,
+                num_devices: int) -> None:
+  for name in ("train",) + EVAL_SPLITS:
+    if name not in data.splits:
+      raise ValueError(f"dataset has no {name!r} split")
+    split = data.splits[name]
+    data.spec.validate(split.ws, batch_ndim=1, allow_nonfinite=False,
+                       name=f"{name} weights")
+    labels = np.asarray(split.labels)
+    if labels.shape != split.ws.batch_shape:
+      raise ValueError(f"{name} labels have shape {labels.shape}, weights have "
+                       f"batch {split.ws.batch_shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= data.num_classes):
+      raise ValueError(f"{name} labels must be in [0, {data.num_classes}), got "
+                       f"[{labels.min()}, {labels.max()}]")
+  num_train = data.splits["train"].ws.batch_shape[0]
+  if config.batch_size % num_devices:
+    raise ValueError(f"batch_size={config.batch_size} is not divisible by the "
+                     f"{num_devices} devices of the mesh")
+  if num_train < config.batch_size:
+    raise ValueError(f"train split has {num_train} INRs, fewer than "
+                     f"batch_size={config.batch_size}")
+
+
+def _eval_chunks(split: steps.Split, chunk: int, mesh):
+  """Pads a split to whole chunks; yields device (ws, labels, mask) chunks."""
+  num = split.ws.batch_shape[0]
+  total = max(chunk, math.ceil(num / chunk) * chunk)
+  pad = lambda x: np.concatenate(
+      [np.asarray(x), np.zeros((total - num,) + x.shape[1:], x.dtype)])
+  ws = jax.tree.map(pad, split.ws)
+  labels = pad(np.asarray(split.labels))
+  mask = np.concatenate([np.ones(num, np.float32),
+                         np.zeros(total - num, np.float32)])
+  sharding = parallel.data_sharded(mesh)
+  out = []
+  for start in range(0, total, chunk):
+    piece = jax.tree.map(lambda x: x[start:start + chunk], (ws, labels, mask))
+    out.append(jax.tree.map(
+        lambda x: jax.make_array_from_callback(
+            x.shape, sharding, lambda idx, x=x: x[idx]), piece))
+  return out
+
+
+@dataclasses.dataclass
+class _Best:
+  val_accuracy: float = -1.0
+  epoch: int = -1
+  step: int = -1
+  test_accuracy: float = float("nan")
+  val_loss: float = float("nan")
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
+                       data: InrData | None = None, overwrite: bool = False
+                       ) -> dict[str, Any]:
+  """Trains ``config.model`` on the INR dataset and evaluates every epoch.
+
+  Args:
+    config: run config (see ``configs/fmnist_dwsnet.py``).
+    workdir: where checkpoints, metrics, curves and the summary go. Reusing a
+      workdir resumes; a workdir of another config is refused.
+    data: the dataset; loaded from ``config.data.dir`` when None.
+    overwrite: delete a workdir made by a different config.
+
+  Returns:
+    The summary dict (also written to ``workdir/summary.json``).
+  """
+  prepare_workdir(config, workdir, overwrite)
+  is_main = jax.process_index() == 0
+  mesh = parallel.make_mesh(config.num_devices)
+  num_devices = mesh.devices.size
+  data = load_data(config) if data is None else data
+  _check_data(data, config, num_devices)
+  spec, num_classes = data.spec, data.num_classes
+  num_train = data.splits["train"].ws.batch_shape[0]
+  steps_per_epoch = num_train // config.batch_size
+  total_steps = steps_per_epoch * config.num_epochs
+
+  model = build_model(config, spec, num_classes)
+  aug_fn = build_augmentation(config, spec, num_classes)
+  tx = optim.make_optimizer(config.optim)
+  key = jax.random.key(config.seed)
+  repl = parallel.replicated(mesh)
+
+  sample = jax.tree.map(lambda x: jnp.asarray(x[:2]), data.splits["train"].ws)
+
+  @jax.jit
+  def init(init_key):
+    params_key, dropout_key = jax.random.split(init_key)
+    variables = model.init({"params": params_key, "dropout": dropout_key},
+                           sample, train=False)
+    variables = dict(variables)
+    params = variables.pop("params")
+    return ts.TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                         opt_state=tx.init(params), model_state=variables)
+
+  state = jax.jit(init, out_shardings=repl)(
+      jax.random.fold_in(key, steps.INIT_STREAM))
+  num_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params))
+
+  ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"))
+  best_ckpt = checkpointing.Checkpointer(os.path.join(workdir, "best"),
+                                         max_to_keep=1)
+  best = _Best()
+  epoch_sums = {"loss": 0.0, "accuracy": 0.0, "count": 0}
+  train_seconds = 0.0
+  if ckpt.latest_step() is not None:
+    state, meta = ckpt.restore(state)
+    best = _Best(**meta["best"])
+    epoch_sums = meta["epoch_sums"]
+    train_seconds = meta["train_seconds"]
+  start_step = int(state.step)
+  writer = metric_writers.MetricWriter(workdir, start_step, enabled=is_main)
+
+  train_data = parallel.put_replicated(data.splits["train"], mesh)
+  eval_data = {name: _eval_chunks(data.splits[name], _round_up(
+      min(config.eval_batch_size, data.splits[name].ws.batch_shape[0]),
+      num_devices), mesh) for name in EVAL_SPLITS}
+  train_step = jax.jit(
+      steps.make_train_step(apply_fn=model.apply, tx=tx, aug_fn=aug_fn,
+                            num_classes=num_classes,
+                            batch_size=config.batch_size, mesh=mesh),
+      donate_argnums=(0,), out_shardings=(repl, repl))
+  eval_step = jax.jit(steps.make_eval_step(apply_fn=model.apply,
+                                           num_classes=num_classes),
+                      out_shardings=repl)
+
+  def evaluate(name):
+    sums = [eval_step(state, *chunk) for chunk in eval_data[name]]
+    sums = jax.device_get(sums)
+    count = sum(float(s["count"]) for s in sums)
+    return (sum(float(s["loss_sum"]) for s in sums) / count,
+            sum(float(s["correct"]) for s in sums) / count)
+
+  def checkpoint_meta():
+    return {"best": dataclasses.asdict(best), "epoch_sums": epoch_sums,
+            "train_seconds": train_seconds}
+
+  if is_main:
+    resume = f"; resuming at step {start_step}" if start_step else ""
+    print(f"Training {config.model.name} ({num_params:,} params) on {num_train:,} "
+          f"INRs ({config.data.views} view(s)), aug={config.aug or 'none'}, "
+          f"{num_devices} device(s), {steps_per_epoch} steps/epoch, "
+          f"{config.num_epochs} epochs{resume}", flush=True)
+  bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step",
+                  disable=not is_main or not config.progress, dynamic_ncols=True)
+  pending = []
+  window = {"loss": 0.0, "count": 0}
+  tick = time.perf_counter()
+  for step in range(start_step, total_steps):
+    state, metrics = train_step(state, train_data, key)
+    pending.append(metrics)
+    end_of_epoch = (step + 1) % steps_per_epoch == 0
+    if len(pending) >= config.sync_every_steps or end_of_epoch:
+      fetched = jax.device_get(pending)
+      pending = []
+      for offset, m in enumerate(fetched):
+        at = step + 1 - len(fetched) + offset
+        if not (np.isfinite(m["loss"]) and np.isfinite(m["grad_norm"])):
+          raise RuntimeError(
+              f"non-finite training loss or gradient at step {at} (loss="
+              f"{m['loss']}, grad_norm={m['grad_norm']}); stopping. The last "
+              f"good checkpoint (step {ckpt.latest_step()}) is kept in "
+              f"{workdir}")
+        epoch_sums["loss"] += float(m["loss"])
+        epoch_sums["accuracy"] += float(m["accuracy"])
+        epoch_sums["count"] += 1
+        window["loss"] += float(m["loss"])
+        window["count"] += 1
+        if (at + 1) % config.log_every_steps == 0:
+          writer.write(at + 1, {"train_loss_window": window["loss"] / window["count"],
+                                "learning_rate": float(optim.warmup_constant(
+                                    config.optim.lr, config.optim.warmup_steps)(at)),
+                                "grad_norm": float(m["grad_norm"])})
+          window = {"loss": 0.0, "count": 0}
+      bar.update(len(fetched))
+      bar.set_postfix(loss=f"{fetched[-1]['loss']:.3f}", refresh=False)
+    if end_of_epoch:
+      train_seconds += time.perf_counter() - tick
+      epoch = (step + 1) // steps_per_epoch
+      val_loss, val_acc = evaluate("val")
+      test_loss, test_acc = evaluate("test")
+      record = {"epoch": epoch,
+                "train_loss": epoch_sums["loss"] / epoch_sums["count"],
+                "train_accuracy": epoch_sums["accuracy"] / epoch_sums["count"],
+                "val_loss": val_loss, "val_accuracy": val_acc,
+                "test_loss": test_loss, "test_accuracy": test_acc}
+      epoch_sums = {"loss": 0.0, "accuracy": 0.0, "count": 0}
+      improved = val_acc >= best.val_accuracy
+      if improved:
+        best = _Best(val_acc, epoch, step + 1, test_acc, val_loss)
+      writer.write(step + 1, record)
+      bar.write(f"epoch {epoch:4d}  train loss {record['train_loss']:.4f} acc "
+                f"{record['train_accuracy']:.4f} | val acc {val_acc:.4f} | test acc "
+                f"{test_acc:.4f}{'  *' if improved else ''}")
+      if improved:
+        best_ckpt.save(step + 1, state, checkpoint_meta())
+      ckpt.save(step + 1, state, checkpoint_meta())
+      tick = time.perf_counter()
+    elif (config.checkpoint_every_steps
+          and (step + 1) % config.checkpoint_every_steps == 0):
+      jax.block_until_ready(state)
+      train_seconds += time.perf_counter() - tick
+      ckpt.save(step + 1, state, checkpoint_meta())
+      tick = time.perf_counter()
+  bar.close()
+  writer.close()
+  ckpt.close()
+  best_ckpt.close()
+
+  records = metric_writers.read_metrics(workdir) if is_main else []
+  last = next((r for r in reversed(records) if "val_accuracy" in r), {})
+  summary = {
+      "model": config.model.name, "aug": config.aug or "none",
+      "views": config.data.views, "num_params": num_params,
+      "num_train": num_train, "epochs": config.num_epochs, "steps": total_steps,
+      "best_epoch": best.epoch, "best_val_accuracy": best.val_accuracy,
+      "test_accuracy_at_best_val": best.test_accuracy,
+      "final_val_accuracy": last.get("val_accuracy"),
+      "final_test_accuracy": last.get("test_accuracy"),
+      "train_seconds": train_seconds,
+      "samples_per_second": (total_steps * config.batch_size / train_seconds
+                             if train_seconds > 0 else None),
+      "num_devices": num_devices, "num_processes": jax.process_count(),
+  }
+  if is_main:
+    with open(os.path.join(workdir, SUMMARY_FILE), "w") as f:
+      json.dump(summary, f, indent=2)
+    metric_writers.plot_curves(
+        records, os.path.join(workdir, CURVES_FILE),
+        title=f"{config.model.name}, aug={config.aug or 'none'}, "
+        f"{config.data.views} view(s)")
+    print(f"best val accuracy {best.val_accuracy:.4f} at epoch {best.epoch}; "
+          f"test accuracy there {best.test_accuracy:.4f}; "
+          f"{summary['samples_per_second'] or 0:.0f} samples/s; "
+          f"curves in {os.path.join(workdir, CURVES_FILE)}")
+  return summary
+
+
+def _round_up(x: int, multiple: int) -> int:
+  return int(math.ceil(x / multiple) * multiple)
