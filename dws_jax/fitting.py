@@ -9,11 +9,13 @@ PSNR >= 40 dB (PSNR = -10 log10(MSE) for signals in [0, 1]).
 
 from __future__ import annotations
 
+import collections
 import functools
-from typing import NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from dws_jax import siren
@@ -96,3 +98,337 @@ def fit_inrs(key: jax.Array, targets: jax.Array, coords: jax.Array,
   final_psnr = psnr_from_mse(jax.vmap(
       lambda w, t: inr_mse(w, coords, t, spec, sin))(ws, targets))
   return FitResult(ws, final_psnr, n_steps)
+
+
+# -----------------------------------------------------------------------------
+# Slot-refill engine: a fixed pool of INR slots, refilled as INRs finish.
+# -----------------------------------------------------------------------------
+
+MESH_AXIS = "inr"
+
+
+class BlockResult(NamedTuple):
+  """Host-side results of one block of INRs, in the block's order.
+
+  Attributes:
+    params: ``(M, P)`` float32 flat parameters (``spec.flat_layout`` order).
+    psnr: ``(M,)`` float32 final PSNR in dB (of the returned parameters).
+    steps: ``(M,)`` int32 optimizer steps taken.
+  """
+
+  params: np.ndarray
+  psnr: np.ndarray
+  steps: np.ndarray
+
+
+class _Slots(NamedTuple):
+  """Device state of ``S`` slots (all leaves have leading dim ``S``)."""
+
+  ws: wsp.WeightSpace
+  opt_state: optax.OptState
+  targets: jax.Array  # (S, N, d_L)
+  done: jax.Array  # (S,) bool
+  steps: jax.Array  # (S,) int32
+  psnr: jax.Array  # (S,) float32
+
+
+def local_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
+  """A 1-D mesh with axis ``"inr"`` over the first ``num_devices`` local devices."""
+  devices = jax.local_devices()
+  if num_devices is not None:
+    if not 1 <= num_devices <= len(devices):
+      raise ValueError(f"num_devices={num_devices}, but there are {len(devices)} "
+                       "local devices")
+    devices = devices[:num_devices]
+  return jax.sharding.Mesh(np.array(devices), (MESH_AXIS,))
+
+
+def inr_key_data(seed: int, split_id: int, object_ids, views) -> np.ndarray:
+  """Raw key data of ``fold_in(fold_in(fold_in(key(seed), split_id), obj), view)``.
+
+  Args:
+    seed: dataset seed.
+    split_id: integer id of the split (e.g. 0 train, 1 val, 2 test).
+    object_ids: ``(M,)`` int object ids.
+    views: ``(M,)`` int view indices.
+
+  Returns:
+    ``(M, 2)`` uint32 key data, usable as ``keys`` of :class:`RefillFitter`.
+  """
+  object_ids = np.asarray(object_ids, np.int64)
+  views = np.asarray(views, np.int64)
+  if object_ids.shape != views.shape or object_ids.ndim != 1:
+    raise ValueError(f"object_ids {object_ids.shape} and views {views.shape} "
+                     "must be equal 1-D shapes")
+  if object_ids.size and (object_ids.min() < 0 or views.min() < 0
+                          or max(object_ids.max(), views.max()) >= 2**31):
+    raise ValueError("object ids and views must be in [0, 2**31)")
+  return np.asarray(_inr_key_data(jax.random.key(seed), split_id,
+                                  object_ids.astype(np.int32),
+                                  views.astype(np.int32)))
+
+
+@jax.jit
+def _inr_key_data(key, split_id, object_ids, views):
+  base = jax.random.fold_in(key, split_id)
+  keys = jax.vmap(lambda o, v: jax.random.fold_in(jax.random.fold_in(base, o), v)
+                  )(object_ids, views)
+  return jax.random.key_data(keys)
+
+
+class RefillFitter:
+  """Fits a stream of INRs with a fixed pool of slots, refilled as INRs finish.
+
+  One jitted program advances all ``slots`` INRs by ``chunk_steps`` Adam steps
+  (``vmap`` over slots, ``lax.scan`` over steps, the slot axis sharded over a
+  1-D device mesh with ``shard_map``, so no collectives). An INR stops updating
+  at the first step where its PSNR reaches ``target_psnr`` (keeping those
+  weights) or after ``max_steps`` steps. Between chunks the host hands the
+  finished slots new INRs; inside the program those slots are re-initialised
+  from their keys. Throughput therefore follows the mean number of steps to the
+  target, not the slowest INR.
+
+  The result of an INR depends only on its key and target (and the program's
+  shapes): it is the same whatever slot it ran in and whenever it started, so
+  any INR can be regenerated alone.
+
+  Example:
+    >>> fitter = RefillFitter(spec, make_grid(28))
+    >>> res = fitter.fit(keys, images.reshape(-1, 784, 1))
+    >>> res.params.shape, res.psnr.shape
+  """
+
+  def __init__(self, spec: wsp.WeightSpaceSpec, coords: jax.Array, *,
+               lr: float = 5e-4, init: str = "siren", max_steps: int = 1000,
+               target_psnr: float = 40.0, chunk_steps: int = 25,
+               slots: int = 256, sin="auto",
+               mesh: jax.sharding.Mesh | None = None):
+    """Builds the fitter.
+
+    Args:
+      spec: INR architecture.
+      coords: ``(N, d_0)`` coordinates shared by all signals.
+      lr: Adam learning rate.
+      init: ``"siren"`` or ``"dwsnets_code"`` (:func:`dws_jax.init_weight_space`).
+      max_steps: maximum Adam steps per INR.
+      target_psnr: early-stop PSNR in dB.
+      chunk_steps: steps per jitted call; finished slots wait at most this long.
+      slots: INRs in flight; a multiple of the mesh size.
+      sin: sine implementation.
+      mesh: 1-D mesh with axis ``"inr"``; default all local devices.
+    """
+    if init not in siren.INITS:
+      raise ValueError(f"unknown init {init!r}; expected one of {siren.INITS}")
+    for name, value in (("max_steps", max_steps), ("chunk_steps", chunk_steps),
+                        ("slots", slots)):
+      if int(value) != value or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not (np.isfinite(lr) and lr > 0):
+      raise ValueError(f"lr must be positive, got {lr!r}")
+    coords = jnp.asarray(coords, jnp.float32)
+    if coords.ndim != 2 or coords.shape[1] != spec.layer_sizes[0]:
+      raise ValueError(f"coords must be (N, {spec.layer_sizes[0]}), got "
+                       f"{tuple(coords.shape)}")
+    self.mesh = local_mesh() if mesh is None else mesh
+    if tuple(self.mesh.axis_names) != (MESH_AXIS,):
+      raise ValueError(f"mesh must be 1-D with axis {MESH_AXIS!r}, got "
+                       f"{self.mesh.axis_names}")
+    num_dev = self.mesh.devices.size
+    if slots % num_dev:
+      raise ValueError(f"slots={slots} is not a multiple of the {num_dev} mesh "
+                       "devices")
+    self.spec, self.coords = spec, coords
+    self.lr, self.init, self.sin = float(lr), init, sin
+    self.max_steps, self.target_psnr = int(max_steps), float(target_psnr)
+    self.chunk_steps, self.slots = int(chunk_steps), int(slots)
+    self._sharding = jax.sharding.NamedSharding(
+        self.mesh, jax.sharding.PartitionSpec(MESH_AXIS))
+    self._chunk = self._build_chunk()
+
+  # -- device program ---------------------------------------------------------
+
+  def _build_chunk(self):
+    spec, coords, sin = self.spec, self.coords, self.sin
+    tx = optax.adam(self.lr)
+    init, max_steps, target = self.init, self.max_steps, self.target_psnr
+    loss_and_grad = jax.vmap(jax.value_and_grad(
+        lambda ws, t: inr_mse(ws, coords, t, spec, sin)))
+    impl = jax.random.key_impl(jax.random.key(0))
+
+    def keep(mask, old, new):
+      return jax.tree.map(
+          lambda o, n: jnp.where(mask.reshape((-1,) + (1,) * (o.ndim - 1)), o, n),
+          old, new)
+
+    def chunk(slots: _Slots, key_data, new_targets, replace):
+      keys = jax.random.wrap_key_data(key_data, impl=impl)
+      fresh = jax.vmap(lambda k: siren.init_weight_space(k, spec, init))(keys)
+      ws = keep(~replace, slots.ws, fresh)
+      opt_state = keep(~replace, slots.opt_state, jax.vmap(tx.init)(fresh))
+      targets = jnp.where(replace[:, None, None], new_targets, slots.targets)
+      done = slots.done & ~replace
+      n_steps = jnp.where(replace, 0, slots.steps)
+      psnr = jnp.where(replace, -jnp.inf, slots.psnr)
+
+      def step(carry, _):
+        ws, opt_state, done, n_steps, psnr = carry
+        mse, grads = loss_and_grad(ws, targets)
+        cur = psnr_from_mse(mse)
+        finish = ~done & ((cur >= target) | (n_steps >= max_steps))
+        psnr = jnp.where(finish, cur, psnr)
+        done = done | finish
+        updates, new_opt = jax.vmap(tx.update)(grads, opt_state, ws)
+        ws = keep(done, ws, optax.apply_updates(ws, updates))
+        opt_state = keep(done, opt_state, new_opt)
+        n_steps = n_steps + (~done).astype(jnp.int32)
+        return (ws, opt_state, done, n_steps, psnr), None
+
+      carry = (ws, opt_state, done, n_steps, psnr)
+      carry, _ = jax.lax.scan(step, carry, None, length=self.chunk_steps)
+      ws, opt_state, done, n_steps, psnr = carry
+      return _Slots(ws, opt_state, targets, done, n_steps, psnr)
+
+    p = jax.sharding.PartitionSpec(MESH_AXIS)
+    sharded = jax.shard_map(chunk, mesh=self.mesh, in_specs=(p, p, p, p),
+                            out_specs=p)
+    return jax.jit(sharded, donate_argnums=(0,))
+
+  def _empty_slots(self, signal_shape) -> _Slots:
+    num = self.slots
+    ws = wsp.WeightSpace.zeros(self.spec, (num,))
+    opt_state = jax.vmap(optax.adam(self.lr).init)(ws)
+    slots = _Slots(ws, opt_state, jnp.zeros((num,) + signal_shape, jnp.float32),
+                   jnp.ones(num, bool), jnp.zeros(num, jnp.int32),
+                   jnp.full(num, -jnp.inf, jnp.float32))
+    return jax.device_put(slots, self._sharding)
+
+  def warmup(self) -> None:
+    """Compiles the device program (one chunk on empty slots)."""
+    signal_shape = (self.coords.shape[0], self.spec.layer_sizes[-1])
+    put = lambda x: jax.device_put(x, self._sharding)
+    num = self.slots
+    state = self._chunk(self._empty_slots(signal_shape),
+                        put(np.zeros((num, 2), np.uint32)),
+                        put(np.zeros((num,) + signal_shape, np.float32)),
+                        put(np.zeros(num, bool)))
+    jax.block_until_ready(to_flat_batched(state.ws))
+
+  # -- host driver ------------------------------------------------------------
+
+  def fit_blocks(self, blocks: Iterable[tuple[np.ndarray, np.ndarray]],
+                 progress: Callable[[int], None] | None = None
+                 ) -> Iterator[tuple[int, BlockResult]]:
+    """Fits blocks of INRs, yielding each block as soon as all of it is done.
+
+    Blocks are read lazily, only when slots are free, and INRs of the next
+    block start while the previous block's slowest INRs finish.
+
+    Args:
+      blocks: iterable of ``(keys, targets)``: ``keys`` are ``(M,)`` typed PRNG
+        keys or ``(M, 2)`` uint32 key data (e.g. :func:`inr_key_data`),
+        ``targets`` ``(M, N, d_L)`` signal values at ``coords``.
+      progress: called with the number of INRs finished since the last call.
+
+    Yields:
+      ``(block_index, BlockResult)``, in order of completion.
+    """
+    blocks = iter(enumerate(blocks))
+    num, d_out = self.slots, self.spec.layer_sizes[-1]
+    signal_shape = (self.coords.shape[0], d_out)
+    open_blocks: dict[int, dict] = {}
+    queue: collections.deque = collections.deque()  # (block, item) pending
+    owner = [None] * num  # (block, item) held by each slot
+    exhausted = False
+    state = None
+
+    def pull() -> bool:
+      nonlocal exhausted
+      if exhausted:
+        return False
+      try:
+        index, (keys, targets) = next(blocks)
+      except StopIteration:
+        exhausted = True
+        return False
+      keys, targets = self._check_block(index, keys, targets, signal_shape)
+      m = len(targets)
+      open_blocks[index] = dict(
+          keys=keys, targets=targets, left=m,
+          result=BlockResult(np.zeros((m, self.spec.num_params), np.float32),
+                             np.zeros(m, np.float32), np.zeros(m, np.int32)))
+      queue.extend((index, i) for i in range(m))
+      return True
+
+    while True:
+      replace = np.zeros(num, bool)
+      key_data = np.zeros((num, 2), np.uint32)
+      new_targets = np.zeros((num,) + signal_shape, np.float32)
+      for s in range(num):
+        if owner[s] is not None:
+          continue
+        while not queue and pull():
+          pass
+        if not queue:
+          break
+        b, i = owner[s] = queue.popleft()
+        blk = open_blocks[b]
+        replace[s], key_data[s], new_targets[s] = True, blk["keys"][i], blk["targets"][i]
+      # Blocks with no INRs complete at once.
+      for b in [b for b, blk in open_blocks.items() if blk["left"] == 0]:
+        yield b, open_blocks.pop(b)["result"]
+      if all(o is None for o in owner):
+        if exhausted and not queue:
+          return
+        continue
+      if state is None:
+        state = self._empty_slots(signal_shape)
+      put = lambda x: jax.device_put(x, self._sharding)
+      state = self._chunk(state, put(key_data), put(new_targets), put(replace))
+      done = np.asarray(state.done)
+      finished = [s for s in range(num) if done[s] and owner[s] is not None]
+      if not finished:
+        continue
+      params = np.asarray(to_flat_batched(state.ws))
+      psnr, steps = np.asarray(state.psnr), np.asarray(state.steps)
+      for s in finished:
+        b, i = owner[s]
+        owner[s] = None
+        blk = open_blocks[b]
+        blk["result"].params[i] = params[s]
+        blk["result"].psnr[i] = psnr[s]
+        blk["result"].steps[i] = steps[s]
+        blk["left"] -= 1
+      if progress is not None:
+        progress(len(finished))
+      for b in [b for b, blk in open_blocks.items() if blk["left"] == 0]:
+        yield b, open_blocks.pop(b)["result"]
+
+  def fit(self, keys, targets, progress=None) -> BlockResult:
+    """Fits ``M`` INRs: ``keys`` ``(M,)`` (or ``(M, 2)`` key data), ``targets``
+    ``(M, N, d_L)``. Returns a :class:`BlockResult` in input order."""
+    ((_, result),) = list(self.fit_blocks([(keys, targets)], progress))
+    return result
+
+  def _check_block(self, index, keys, targets, signal_shape):
+    if isinstance(keys, jax.Array) and jnp.issubdtype(keys.dtype,
+                                                      jax.dtypes.prng_key):
+      keys = jax.random.key_data(keys)
+    keys = np.asarray(keys)
+    targets = np.asarray(targets, np.float32)
+    if targets.ndim != 3 or targets.shape[1:] != signal_shape:
+      raise ValueError(f"block {index}: targets must be (M, {signal_shape[0]}, "
+                       f"{signal_shape[1]}), got {targets.shape}")
+    if keys.shape != (len(targets), 2) or keys.dtype != np.uint32:
+      raise ValueError(f"block {index}: keys must be {len(targets)} PRNG keys or "
+                       f"({len(targets)}, 2) uint32 key data, got {keys.shape} "
+                       f"{keys.dtype}")
+    if not np.all(np.isfinite(targets)):
+      raise ValueError(f"block {index}: targets contain NaN or inf")
+    return keys, targets
+
+
+@jax.jit
+def to_flat_batched(ws: wsp.WeightSpace) -> jax.Array:
+  """:func:`dws_jax.to_flat` for a batched WeightSpace, jitted."""
+  return wsp.to_flat(ws)
+

@@ -1,0 +1,681 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""INR datasets: fit SIRENs to real images, store them as tfds ArrayRecord.
+
+:func:`generate` fits one INR per (object, view) of each split with the slot
+refill engine (:class:`dws_jax.fitting.RefillFitter`) and writes a directory::
+
+  OUT/metadata.json         spec, flat layout, fit config, source, split rule,
+                            seed, package versions, shard plan
+  OUT/shards/<split>-<k>-of-<n>.npz (+ .done.json)
+                            the fitted INRs, shard by shard (the resume unit)
+  OUT/tfds/inr_dataset/1.0.0/
+                            the tfds ArrayRecord dataset built from the shards
+                            (Tensor features only, readable without TensorFlow)
+  OUT/summary.json          PSNR and step statistics per split
+
+Every record has ``params`` (``(P,)`` float32, ``WeightSpaceSpec.flat_layout``
+order, :func:`dws_jax.to_flat`), ``label``, ``object_id`` (index of the image in
+its split), ``view``, ``psnr`` and ``steps``. Records are ordered view-major
+(all objects' view 0, then view 1, ...), objects ascending, so the first ``K``
+views of a split are its first ``K * num_objects`` records.
+
+View ``v`` of object ``i`` of split ``s`` starts from the init key
+``fold_in(fold_in(fold_in(key(seed), s), i), v)`` (split ids: train 0, val 1,
+test 2), so any single INR can be regenerated alone (:func:`refit`). Train
+objects get ``config.views`` views; val and test get view 0 only.
+
+Safety: shards are written to a temporary name, fsynced and renamed, then a
+completion marker holding the shard's SHA-256 is written the same way; a shard
+without a valid marker is never read and is refitted on resume, so a killed job
+restarts where it stopped. A directory made with a different config is refused
+(the error names the differing keys) before any file is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import os
+import pathlib
+import time
+from typing import Any, Iterator, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import tensorflow_datasets as tfds
+
+from dws_jax import fitting
+from dws_jax import siren
+from dws_jax import weight_space as wsp
+from dws_jax.data import fashion_mnist
+
+FORMAT_VERSION = 1
+SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+METADATA_FILE = "metadata.json"
+SUMMARY_FILE = "summary.json"
+SHARD_DIR = "shards"
+TFDS_DIR = "tfds"
+TFDS_NAME = "inr_dataset"
+TFDS_VERSION = "1.0.0"
+SOURCES = ("fashion_mnist",)
+# Config keys that only change speed, not results (beyond float rounding):
+# they may differ between a run and its resumption.
+RUNTIME_KEYS = ("data_dir", "fit.chunk_steps", "fit.slots_per_device",
+                "host_devices", "picture")
+
+
+class InrSplit(NamedTuple):
+  """One split loaded on device.
+
+  Attributes:
+    ws: WeightSpace with leaves ``(M, ...)``.
+    labels: ``(M,)`` int32 class labels.
+    object_ids: ``(M,)`` int32 index of the source image in its split.
+    views: ``(M,)`` int32 view index.
+    psnr: ``(M,)`` float32 final PSNR (dB).
+    steps: ``(M,)`` int32 fitting steps.
+  """
+
+  ws: wsp.WeightSpace
+  labels: jax.Array
+  object_ids: jax.Array
+  views: jax.Array
+  psnr: jax.Array
+  steps: jax.Array
+
+
+# -----------------------------------------------------------------------------
+# Config, plan and metadata.
+# -----------------------------------------------------------------------------
+
+
+def spec_from_config(config: ml_collections.ConfigDict) -> wsp.WeightSpaceSpec:
+  inr = config.inr
+  return wsp.WeightSpaceSpec.siren(tuple(inr.layer_sizes), w0=inr.w0,
+                                   w0_first=inr.w0_first,
+                                   output_offset=inr.output_offset)
+
+
+def _to_dict(config) -> dict[str, Any]:
+  if isinstance(config, ml_collections.ConfigDict):
+    return json.loads(config.to_json_best_effort(sort_keys=True))
+  return json.loads(json.dumps(config, sort_keys=True))
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = v
+  return out
+
+
+def _identity(config: dict[str, Any], source_sha: str) -> dict[str, Any]:
+  """The config keys that define the data (everything but RUNTIME_KEYS)."""
+  flat = _flatten(config)
+  kept = {k: v for k, v in flat.items()
+          if not any(k == r or k.startswith(r + ".") for r in RUNTIME_KEYS)}
+  kept["source.sha256"] = source_sha
+  kept["format_version"] = FORMAT_VERSION
+  return kept
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the first bad field of an INR dataset config."""
+  if config.source not in SOURCES:
+    raise ValueError(f"config.source={config.source!r}; expected one of {SOURCES}")
+  for name in ("objects", "val_objects", "test_objects"):
+    if int(config[name]) < 0:
+      raise ValueError(f"config.{name} must be >= 0 (0 = all), got {config[name]}")
+  if int(config.views) < 1:
+    raise ValueError(f"config.views must be >= 1, got {config.views}")
+  if int(config.shard_size) < 1:
+    raise ValueError(f"config.shard_size must be >= 1, got {config.shard_size}")
+  bad = [s for s in config.splits if s not in SPLIT_IDS]
+  if bad or not config.splits:
+    raise ValueError(f"config.splits={tuple(config.splits)}; expected a non-empty "
+                     f"subset of {tuple(SPLIT_IDS)}")
+  if config.inr.init not in siren.INITS:
+    raise ValueError(f"config.inr.init={config.inr.init!r}; expected one of "
+                     f"{siren.INITS}")
+  spec = spec_from_config(config)
+  if spec.layer_sizes[0] != 2:
+    raise ValueError("image INRs take 2-D coordinates: config.inr.layer_sizes "
+                     f"must start with 2, got {spec.layer_sizes}")
+  for name in ("max_steps", "chunk_steps", "slots_per_device"):
+    if int(config.fit[name]) < 1:
+      raise ValueError(f"config.fit.{name} must be >= 1, got {config.fit[name]}")
+  if not config.fit.lr > 0:
+    raise ValueError(f"config.fit.lr must be > 0, got {config.fit.lr}")
+
+
+def select_objects(labels: np.ndarray, cap: int) -> np.ndarray:
+  """Class-balanced selection of at most ``cap`` objects (0 = all).
+
+  Objects are taken round-robin over classes in their split order (the ``r``-th
+  object of every class before any ``r+1``-th), so class counts differ by at
+  most one. Returns sorted indices into ``labels``.
+  """
+  labels = np.asarray(labels)
+  if cap == 0 or cap >= len(labels):
+    return np.arange(len(labels))
+  rank = np.zeros(len(labels), np.int64)
+  for c in np.unique(labels):
+    members = np.flatnonzero(labels == c)
+    rank[members] = np.arange(len(members))
+  order = np.lexsort((labels, rank))  # by rank, then class
+  return np.sort(order[:cap])
+
+
+class _SplitPlan(NamedTuple):
+  name: str
+  images: np.ndarray  # (num_objects, H, W) float32, the selected objects
+  labels: np.ndarray  # (num_objects,)
+  object_ids: np.ndarray  # (num_objects,) index into the split
+  views: int
+
+  @property
+  def num_records(self) -> int:
+    return len(self.object_ids) * self.views
+
+  def jobs(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into the selected objects) and views of records [start, stop)."""
+    n = len(self.object_ids)
+    rec = np.arange(start, stop)
+    return rec % n, rec // n
+
+
+def _load_source(config) -> tuple[dict[str, _SplitPlan], str]:
+  """Loads the images of every split (raises on missing/corrupt files)."""
+  plans, digest = {}, hashlib.sha256()
+  caps = {"train": config.objects, "val": config.val_objects,
+          "test": config.test_objects}
+  for split in config.splits:
+    images, labels = fashion_mnist.load_split(split, config.data_dir)
+    digest.update(split.encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    ids = select_objects(labels, int(caps[split]))
+    views = int(config.views) if split == "train" else 1
+    plans[split] = _SplitPlan(split, images[ids], labels[ids], ids.astype(np.int32),
+                              views)
+  return plans, digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+  out = {}
+  for pkg in ("dws_jax", "jax", "jaxlib", "optax", "numpy", "tensorflow-datasets",
+              "array-record"):
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+      out[pkg] = importlib.metadata.version(pkg)
+  return out
+
+
+def _shard_names(plan: _SplitPlan, shard_size: int) -> list[tuple[str, int, int]]:
+  n = max(1, -(-plan.num_records // shard_size))
+  return [(f"{plan.name}-{k:05d}-of-{n:05d}", k * shard_size,
+           min((k + 1) * shard_size, plan.num_records)) for k in range(n)]
+
+
+def _metadata(config, plans, source_sha) -> dict[str, Any]:
+  spec = spec_from_config(config)
+  cfg = _to_dict(config)
+  return {
+      "format_version": FORMAT_VERSION,
+      "config": cfg,
+      "identity": _identity(cfg, source_sha),
+      "spec": {"layer_sizes": list(spec.layer_sizes), "activation": spec.activation,
+               "w0": spec.w0, "w0_first": spec.w0_first,
+               "output_offset": spec.output_offset},
+      "flat_layout": [{"kind": e.kind, "layer": e.layer, "shape": list(e.shape),
+                       "offset": e.offset} for e in spec.flat_layout],
+      "num_params": spec.num_params,
+      "source": {"name": config.source,
+                 "data_dir": str(config.data_dir or fashion_mnist.default_dir()),
+                 "sha256": source_sha,
+                 "split_rule": fashion_mnist.__doc__.strip(),
+                 "object_selection": select_objects.__doc__.strip().splitlines()[0],
+                 "pixels": "float32 in [0, 1] (uint8 / 255)"},
+      "key_rule": "fold_in(fold_in(fold_in(key(seed), split_id), object_id), view)",
+      "seed": int(config.seed),
+      "split_ids": SPLIT_IDS,
+      "splits": {name: {"num_objects": len(p.object_ids), "views": p.views,
+                        "num_records": p.num_records,
+                        "shards": [s for s, _, _ in _shard_names(p, config.shard_size)]}
+                 for name, p in plans.items()},
+      "record_order": "view-major: all objects' view 0, then view 1, ...",
+      "versions": _versions(),
+  }
+
+
+def read_metadata(out_dir: str | os.PathLike) -> dict[str, Any]:
+  path = pathlib.Path(out_dir) / METADATA_FILE
+  if not path.exists():
+    raise FileNotFoundError(f"{path} not found: {out_dir} is not an INR dataset "
+                            "directory (make one with dws-fit-inrs)")
+  return json.loads(path.read_text())
+
+
+# -----------------------------------------------------------------------------
+# Atomic files.
+# -----------------------------------------------------------------------------
+
+
+def _fsync_dir(path: pathlib.Path) -> None:
+  fd = os.open(path, os.O_RDONLY)
+  try:
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+  """Writes ``data`` to ``path`` atomically (temp file, fsync, rename)."""
+  path = pathlib.Path(path)
+  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+  with open(tmp, "wb") as f:
+    f.write(data)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+  _fsync_dir(path.parent)
+
+
+def _shard_paths(out_dir: pathlib.Path, name: str) -> tuple[pathlib.Path, pathlib.Path]:
+  base = out_dir / SHARD_DIR / name
+  return base.with_name(name + ".npz"), base.with_name(name + ".done.json")
+
+
+def _write_shard(out_dir: pathlib.Path, name: str, arrays: dict[str, np.ndarray],
+                 info: dict[str, Any]) -> None:
+  import io  # pylint: disable=g-import-not-at-top
+  buf = io.BytesIO()
+  np.savez(buf, **arrays)
+  data = buf.getvalue()
+  shard, marker = _shard_paths(out_dir, name)
+  atomic_write(shard, data)
+  info = dict(info, sha256=hashlib.sha256(data).hexdigest(),
+              num_records=int(len(arrays["params"])))
+  atomic_write(marker, (json.dumps(info, indent=1) + "\n").encode())
+
+
+def _shard_complete(out_dir: pathlib.Path, name: str, expected: int) -> bool:
+  shard, marker = _shard_paths(out_dir, name)
+  if not (shard.exists() and marker.exists()):
+    return False
+  try:
+    info = json.loads(marker.read_text())
+  except ValueError:
+    return False
+  return (info.get("num_records") == expected and
+          info.get("sha256") == hashlib.sha256(shard.read_bytes()).hexdigest())
+
+
+def read_shard(out_dir: str | os.PathLike, name: str) -> dict[str, np.ndarray]:
+  """Reads a completed shard; raises if its completion marker is missing/invalid."""
+  out_dir = pathlib.Path(out_dir)
+  shard, marker = _shard_paths(out_dir, name)
+  if not marker.exists():
+    raise FileNotFoundError(f"shard {shard} has no completion marker {marker.name}")
+  data = shard.read_bytes()
+  info = json.loads(marker.read_text())
+  if info.get("sha256") != hashlib.sha256(data).hexdigest():
+    raise ValueError(f"shard {shard} does not match the checksum in {marker.name}")
+  import io  # pylint: disable=g-import-not-at-top
+  with np.load(io.BytesIO(data)) as z:
+    return {k: z[k] for k in z.files}
+
+
+# -----------------------------------------------------------------------------
+# Generation.
+# -----------------------------------------------------------------------------
+
+
+def make_fitter(config, mesh: jax.sharding.Mesh | None = None
+                ) -> fitting.RefillFitter:
+  """The :class:`~dws_jax.fitting.RefillFitter` of ``config`` (all local devices)."""
+  mesh = fitting.local_mesh() if mesh is None else mesh
+  fit = config.fit
+  return fitting.RefillFitter(
+      spec_from_config(config), siren.make_grid(28), lr=fit.lr,
+      init=config.inr.init, max_steps=fit.max_steps, target_psnr=fit.target_psnr,
+      chunk_steps=fit.chunk_steps, slots=fit.slots_per_device * mesh.devices.size,
+      sin=fit.sin, mesh=mesh)
+
+
+def _check_existing(out_dir: pathlib.Path, meta: dict[str, Any]) -> bool:
+  """True if ``out_dir`` already holds this dataset; raises on a clash."""
+  path = out_dir / METADATA_FILE
+  if not path.exists():
+    if out_dir.exists() and any(out_dir.iterdir()):
+      raise FileExistsError(f"{out_dir} is not empty and has no {METADATA_FILE}; "
+                            "refusing to write an INR dataset into it")
+    return False
+  try:
+    old = json.loads(path.read_text())
+  except ValueError as e:
+    raise ValueError(f"{path} is not valid JSON; refusing to write into "
+                     f"{out_dir}") from e
+  prev, new = old.get("identity", {}), meta["identity"]
+  diff = sorted(k for k in set(prev) | set(new) if prev.get(k) != new.get(k))
+  if diff:
+    details = "; ".join(f"{k}: {prev.get(k, '<absent>')!r} (on disk) vs "
+                        f"{new.get(k, '<absent>')!r} (now)" for k in diff[:10])
+    raise ValueError(
+        f"{out_dir} holds an INR dataset made with a different config; differing "
+        f"keys: {details}. Use another output directory (or delete this one).")
+  return True
+
+
+def generate(config: ml_collections.ConfigDict, out_dir: str | os.PathLike, *,
+             max_shards: int | None = None, progress: bool = True,
+             mesh: jax.sharding.Mesh | None = None) -> dict[str, Any]:
+  """Fits (or resumes fitting) the INR dataset of ``config`` into ``out_dir``.
+
+  Args:
+    config: an INR dataset config (``configs/inrs/fmnist.py``).
+    out_dir: output directory (created).
+    max_shards: stop after writing this many new shards (the run can be
+      resumed later); None runs to completion and builds the tfds dataset.
+    progress: show a tqdm bar with INRs/s and ETA.
+    mesh: 1-D ``"inr"`` mesh to shard the INR slots over (default: all local
+      devices).
+
+  Returns:
+    ``{"complete": bool, "new_shards": int, "summary": per-split stats or None}``.
+
+  Raises:
+    FileNotFoundError / ValueError: missing or corrupt source files, an invalid
+      config, or ``out_dir`` made with a different config. Nothing is written
+      in these cases.
+  """
+  validate_config(config)
+  out_dir = pathlib.Path(out_dir)
+  plans, source_sha = _load_source(config)
+  meta = _metadata(config, plans, source_sha)
+  exists = _check_existing(out_dir, meta)
+  (out_dir / SHARD_DIR).mkdir(parents=True, exist_ok=True)
+  if not exists:
+    atomic_write(out_dir / METADATA_FILE, (json.dumps(meta, indent=1) + "\n").encode())
+
+  todo = []  # (plan, name, start, stop)
+  for plan in plans.values():
+    for name, start, stop in _shard_names(plan, config.shard_size):
+      if not _shard_complete(out_dir, name, stop - start):
+        todo.append((plan, name, start, stop))
+  if max_shards is not None:
+    todo = todo[:max_shards]
+
+  new_shards = 0
+  if todo:
+    fitter = make_fitter(config, mesh)
+    total = sum(stop - start for _, _, start, stop in todo)
+    bar = _progress_bar(total, progress)
+
+    def blocks():
+      for plan, _, start, stop in todo:
+        pos, views = plan.jobs(start, stop)
+        keys = fitting.inr_key_data(config.seed, SPLIT_IDS[plan.name],
+                                    plan.object_ids[pos], views)
+        yield keys, plan.images[pos].reshape(len(pos), -1, 1)
+
+    runtime = {k: v for k, v in _flatten(_to_dict(config)).items()
+               if any(k == r or k.startswith(r + ".") for r in RUNTIME_KEYS)}
+    runtime["num_devices"] = int(fitter.mesh.devices.size)
+    try:
+      for index, result in fitter.fit_blocks(blocks(), progress=bar.update):
+        plan, name, start, stop = todo[index]
+        pos, views = plan.jobs(start, stop)
+        arrays = {"params": result.params, "label": plan.labels[pos].astype(np.int32),
+                  "object_id": plan.object_ids[pos].astype(np.int32),
+                  "view": views.astype(np.int32), "psnr": result.psnr,
+                  "steps": result.steps}
+        _write_shard(out_dir, name, arrays,
+                     {"split": plan.name, "start": start, "stop": stop,
+                      "runtime": runtime, "time": time.time()})
+        new_shards += 1
+    finally:
+      bar.close()
+
+  complete = all(_shard_complete(out_dir, name, stop - start)
+                 for plan in plans.values()
+                 for name, start, stop in _shard_names(plan, config.shard_size))
+  summary = None
+  if complete:
+    summary = _summarize(out_dir, meta)
+    build_tfds(out_dir)
+  return {"complete": complete, "new_shards": new_shards, "summary": summary}
+
+
+def _progress_bar(total: int, enabled: bool):
+  import tqdm  # pylint: disable=g-import-not-at-top
+  return tqdm.tqdm(total=total, unit="INR", disable=not enabled, smoothing=0.05,
+                   dynamic_ncols=True, desc="fitting INRs")
+
+
+def _iter_split(out_dir: pathlib.Path, meta: dict[str, Any], split: str
+                ) -> Iterator[dict[str, np.ndarray]]:
+  for name in meta["splits"][split]["shards"]:
+    yield read_shard(out_dir, name)
+
+
+def _summarize(out_dir: pathlib.Path, meta: dict[str, Any]) -> dict[str, Any]:
+  target = meta["config"]["fit"]["target_psnr"]
+  summary = {}
+  for split in meta["splits"]:
+    parts = list(_iter_split(out_dir, meta, split))
+    psnr = np.concatenate([p["psnr"] for p in parts])
+    steps = np.concatenate([p["steps"] for p in parts])
+    summary[split] = {
+        "num_inrs": int(len(psnr)),
+        "psnr_mean": float(np.mean(psnr)) if len(psnr) else None,
+        "psnr_median": float(np.median(psnr)) if len(psnr) else None,
+        "psnr_min": float(np.min(psnr)) if len(psnr) else None,
+        "fraction_reached_target": float(np.mean(psnr >= target)) if len(psnr) else None,
+        "steps_mean": float(np.mean(steps)) if len(psnr) else None,
+        "steps_max": int(np.max(steps)) if len(psnr) else None,
+    }
+  atomic_write(out_dir / SUMMARY_FILE, (json.dumps(summary, indent=1) + "\n").encode())
+  return summary
+
+
+# -----------------------------------------------------------------------------
+# tfds ArrayRecord dataset.
+# -----------------------------------------------------------------------------
+
+
+class InrDataset(tfds.core.GeneratorBasedBuilder):
+  """tfds builder of a fitted INR dataset; reads the completed shards of OUT."""
+
+  VERSION = tfds.core.Version(TFDS_VERSION)
+  RELEASE_NOTES = {TFDS_VERSION: "INRs fitted by dws_jax."}
+
+  def __init__(self, *, shard_root: str | None = None, **kwargs):
+    self._shard_root = shard_root
+    super().__init__(**kwargs)
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    meta = read_metadata(self._shard_root) if self._shard_root else None
+    num_params = meta["num_params"] if meta else None
+    return tfds.core.DatasetInfo(
+        builder=self,
+        description="SIREN INRs fitted by dws_jax; see metadata.json beside tfds/.",
+        features=tfds.features.FeaturesDict({
+            "params": tfds.features.Tensor(shape=(num_params,), dtype=np.float32),
+            "label": tfds.features.Tensor(shape=(), dtype=np.int32),
+            "object_id": tfds.features.Tensor(shape=(), dtype=np.int32),
+            "view": tfds.features.Tensor(shape=(), dtype=np.int32),
+            "psnr": tfds.features.Tensor(shape=(), dtype=np.float32),
+            "steps": tfds.features.Tensor(shape=(), dtype=np.int32),
+        }),
+        supervised_keys=("params", "label"),
+        disable_shuffling=True,
+    )
+
+  def _split_generators(self, dl_manager):
+    del dl_manager
+    meta = read_metadata(self._shard_root)
+    return {split: self._generate_examples(split) for split in meta["splits"]}
+
+  def _generate_examples(self, split):
+    root = pathlib.Path(self._shard_root)
+    meta = read_metadata(root)
+    index = 0
+    for part in _iter_split(root, meta, split):
+      for i in range(len(part["params"])):
+        yield index, {k: part[k][i] for k in
+                      ("params", "label", "object_id", "view", "psnr", "steps")}
+        index += 1
+
+
+def tfds_dir(out_dir: str | os.PathLike) -> pathlib.Path:
+  """Directory of the prepared tfds dataset (for ``tfds.builder_from_directory``)."""
+  return pathlib.Path(out_dir) / TFDS_DIR / TFDS_NAME / TFDS_VERSION
+
+
+def build_tfds(out_dir: str | os.PathLike) -> pathlib.Path:
+  """Builds (once) the tfds ArrayRecord dataset from the completed shards."""
+  out_dir = pathlib.Path(out_dir)
+  target = tfds_dir(out_dir)
+  if (target / "dataset_info.json").exists():
+    return target
+  builder = InrDataset(shard_root=str(out_dir), data_dir=str(out_dir / TFDS_DIR),
+                       file_format="array_record")
+  was_active = tfds.core.utils.tqdm_utils._active  # pylint: disable=protected-access
+  tfds.display_progress_bar(False)
+  try:
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(verify_ssl=False))
+  finally:
+    tfds.display_progress_bar(was_active)
+  return target
+
+
+def data_source(out_dir: str | os.PathLike, split: str):
+  """``tfds`` random-access data source of a split (no TensorFlow needed)."""
+  target = tfds_dir(out_dir)
+  if not (target / "dataset_info.json").exists():
+    raise FileNotFoundError(_incomplete_message(out_dir))
+  builder = tfds.builder_from_directory(str(target))
+  if split not in builder.info.splits:
+    raise ValueError(f"unknown split {split!r}; {out_dir} has "
+                     f"{sorted(builder.info.splits)}")
+  return builder.as_data_source(split=split)
+
+
+def _incomplete_message(out_dir) -> str:
+  try:
+    meta = read_metadata(out_dir)
+  except FileNotFoundError as e:
+    return str(e)
+  names = [(n, meta["splits"][s]["num_records"]) for s in meta["splits"]
+           for n in meta["splits"][s]["shards"]]
+  done = sum(1 for n, _ in names
+             if (pathlib.Path(out_dir) / SHARD_DIR / (n + ".done.json")).exists())
+  return (f"INR dataset {out_dir} is incomplete ({done} of {len(names)} shards "
+          "done, no tfds dataset yet); rerun the same dws-fit-inrs command to "
+          "resume it")
+
+
+# -----------------------------------------------------------------------------
+# Loading.
+# -----------------------------------------------------------------------------
+
+
+def spec_from_metadata(meta: dict[str, Any]) -> wsp.WeightSpaceSpec:
+  s = meta["spec"]
+  return wsp.WeightSpaceSpec(tuple(s["layer_sizes"]), s["activation"], s["w0"],
+                             s["w0_first"], s["output_offset"])
+
+
+def _read_records(source, count: int, batch: int = 4096) -> dict[str, np.ndarray]:
+  parts: dict[str, list] = {}
+  for start in range(0, count, batch):
+    records = source.__getitems__(list(range(start, min(start + batch, count))))
+    for key in records[0] if records else ():
+      parts.setdefault(key, []).append(np.stack([r[key] for r in records]))
+  return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def load_inr_split(data_dir: str | os.PathLike, split: str, views: int = 1, *,
+                   sharding: jax.sharding.Sharding | None = None) -> InrSplit:
+  """Loads the first ``views`` views of every object of a split onto device.
+
+  Args:
+    data_dir: an INR dataset directory made by :func:`generate`.
+    split: ``"train"``, ``"val"`` or ``"test"``.
+    views: number of views per object (val and test have only view 0, so any
+      ``views >= 1`` gives view 0 there).
+    sharding: where to put the arrays (default: the default device).
+
+  Returns:
+    :class:`InrSplit`, records ordered view-major (view 0 of all objects, then
+    view 1, ...), objects by ascending ``object_id``.
+  """
+  meta = read_metadata(data_dir)
+  if split not in meta["splits"]:
+    raise ValueError(f"unknown split {split!r}; {data_dir} has "
+                     f"{sorted(meta['splits'])}")
+  info = meta["splits"][split]
+  if int(views) != views or views < 1:
+    raise ValueError(f"views must be a positive integer, got {views!r}")
+  if split == "train" and views > info["views"]:
+    raise ValueError(f"views={views}, but the train split of {data_dir} has only "
+                     f"{info['views']} view(s) per object")
+  views = min(int(views), info["views"])
+  source = data_source(data_dir, split)
+  count = info["num_objects"] * views
+  if len(source) != info["num_records"]:
+    raise ValueError(f"{split} of {data_dir}: tfds has {len(source)} records, "
+                     f"metadata says {info['num_records']}")
+  rec = _read_records(source, count)
+  if count == 0:
+    raise ValueError(f"split {split!r} of {data_dir} is empty")
+  expected_views = np.repeat(np.arange(views), info["num_objects"])
+  if not np.array_equal(rec["view"], expected_views):
+    raise ValueError(f"{split} of {data_dir}: records are not in view-major order")
+  spec = spec_from_metadata(meta)
+  put = (lambda x: jax.device_put(x, sharding)) if sharding else jax.device_put
+  ws = wsp.from_flat(put(rec["params"].astype(np.float32)), spec)
+  return InrSplit(ws, put(rec["label"].astype(np.int32)),
+                  put(rec["object_id"].astype(np.int32)),
+                  put(rec["view"].astype(np.int32)),
+                  put(rec["psnr"].astype(np.float32)),
+                  put(rec["steps"].astype(np.int32)))
+
+
+def load_for_training(data_dir: str | os.PathLike, views: int = 1):
+  """Train (first ``views`` views), val and test (view 0) as ``train.InrData``."""
+  from dws_jax import steps  # pylint: disable=g-import-not-at-top
+  from dws_jax import train  # pylint: disable=g-import-not-at-top
+  meta = read_metadata(data_dir)
+  splits = {}
+  for split in ("train", "val", "test"):
+    if split in meta["splits"]:
+      s = load_inr_split(data_dir, split, views if split == "train" else 1)
+      splits[split] = steps.Split(s.ws, s.labels)
+  num_classes = int(max(int(jnp.max(s.labels)) for s in splits.values()) + 1)
+  num_classes = max(num_classes, 10 if meta["source"]["name"] == "fashion_mnist"
+                    else num_classes)
+  return train.InrData(splits, spec_from_metadata(meta), num_classes)
+
+
+def refit(config: ml_collections.ConfigDict, split: str, object_id: int,
+          view: int, mesh: jax.sharding.Mesh | None = None
+          ) -> fitting.BlockResult:
+  """Regenerates one INR alone (same key and image as in the dataset)."""
+  validate_config(config)
+  images, _ = fashion_mnist.load_split(split, config.data_dir)
+  if not 0 <= object_id < len(images):
+    raise ValueError(f"object_id {object_id} out of range for {split} "
+                     f"({len(images)} images)")
+  keys = fitting.inr_key_data(config.seed, SPLIT_IDS[split], [object_id], [view])
+  fitter = make_fitter(config, mesh)
+  return fitter.fit(keys, images[object_id][None].reshape(1, -1, 1))
