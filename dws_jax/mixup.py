@@ -1,0 +1,497 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Weight-space MixUp (Shamsian et al., ICML 2024, §4): vanilla, random
+permutation and alignment-based, on pairs and on batches.
+
+Every variant mixes an anchor ``(theta_a, y_a)`` with a partner
+``(theta_b, y_b)``:
+
+    theta = alpha * theta_a + (1 - alpha) * T(theta_b),
+    y     = alpha * y_a     + (1 - alpha) * y_b,
+
+where ``y`` are soft labels ``(C,)`` (one-hot for hard labels) and ``T`` is
+
+* ``mixup`` (vanilla): the identity; ignores the permutation symmetry;
+* ``mixup_perm`` (official key ``mixup_and_perm``): a uniformly random
+  hidden-neuron permutation from the spec;
+* ``mixup_aligned`` (official key ``rebasin``): the permutation that aligns
+  ``theta_b`` to ``theta_a`` by Git Re-Basin weight matching
+  (:mod:`dws_jax.matching`).
+
+``alpha ~ U(0, 1)`` by default, as the official code (``torch.rand(1)``, one
+scalar per sample); ``alpha_dist="beta"`` draws ``Beta(beta_alpha,
+beta_alpha)`` instead.
+
+Partners. The batched functions pick each anchor's partner inside the batch,
+``partner = batch[pi]`` with ``pi`` a random permutation of the batch drawn on
+device from the key, i.e. from the same training subset as the anchor (an
+anchor may draw itself, with probability about ``1/B``, as in the official
+code). The official data loader instead draws the partner uniformly from the
+*whole* multi-view training set, even in a run that trains on one view
+(paper.md §4), so extra views leak into the augmentation. ``reference_compat``
+reproduces that: the built augmentation then takes a ``partner_pool=(ws_pool,
+labels_pool)`` argument (e.g. every view of the training set) and draws
+partners uniformly from it, with replacement.
+
+``combine`` is the official composite: translate, Gaussian noise and SIREN
+negation on the anchor (the registered sample augmentations, official
+defaults 0.25, 0.32, 0.5), then alignment MixUp with a raw partner.
+
+All four are registered in :mod:`dws_jax.augment.registry` as kind
+``"batch"`` (with the aliases ``mixup_and_perm`` and ``rebasin``) when this
+module is imported.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dws_jax import matching
+from dws_jax import weight_space as wsp
+from dws_jax.augment import registry
+
+Array = jax.Array
+Pool = tuple[wsp.WeightSpace, Array]
+
+ALPHA_DISTS = ("uniform", "beta")
+VARIANTS = ("vanilla", "perm", "aligned")
+COMBINE_ANCHOR_AUGS = ("translate", "gaussian_noise", "siren_negation")
+
+
+# -- building blocks -------------------------------------------------------------
+
+
+def sample_alpha(key: Array, shape: Sequence[int] = (), *,
+                 alpha_dist: str = "uniform", beta_alpha: float = 1.0) -> Array:
+  """Draws mixing coefficients: ``U(0, 1)`` or ``Beta(beta_alpha, beta_alpha)``.
+
+  Args:
+    key: PRNG key.
+    shape: output shape.
+    alpha_dist: ``"uniform"`` or ``"beta"``.
+    beta_alpha: concentration of the symmetric Beta.
+
+  Returns:
+    float32 array of ``shape`` in ``[0, 1]``.
+  """
+  _check_alpha(alpha_dist, beta_alpha, "sample_alpha")
+  shape = tuple(shape)
+  if alpha_dist == "uniform":
+    return jax.random.uniform(key, shape, jnp.float32)
+  return jax.random.beta(key, beta_alpha, beta_alpha, shape, jnp.float32)
+
+
+def interpolate(alpha: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace
+                ) -> wsp.WeightSpace:
+  """``alpha * a + (1 - alpha) * b`` on every leaf.
+
+  Args:
+    alpha: scalar, or ``(*batch,)`` matching the leaves' batch dims.
+    ws_a: weight space, leaves ``(*batch, ...)``.
+    ws_b: same shapes as ``ws_a``.
+  """
+  alpha = jnp.asarray(alpha)
+
+  def mix(a, b):
+    w = alpha.reshape(alpha.shape + (1,) * (a.ndim - alpha.ndim)).astype(a.dtype)
+    return w * a + (1 - w) * b
+
+  return jax.tree.map(mix, ws_a, ws_b)
+
+
+def mix_labels(alpha: Array, y_a: Array, y_b: Array) -> Array:
+  """``alpha * y_a + (1 - alpha) * y_b`` for soft labels ``(*batch, C)``."""
+  alpha = jnp.asarray(alpha)[..., None]
+  return alpha * y_a + (1 - alpha) * y_b
+
+
+def partner_indices(key: Array, batch_size: int) -> Array:
+  """Partner of every anchor: a random permutation of ``range(batch_size)``."""
+  return jax.random.permutation(key, batch_size).astype(jnp.int32)
+
+
+# -- one pair --------------------------------------------------------------------
+
+
+def mixup(key: Array, ws_a: wsp.WeightSpace, y_a: Array,
+          ws_b: wsp.WeightSpace, y_b: Array, *, alpha_dist: str = "uniform",
+          beta_alpha: float = 1.0) -> tuple[wsp.WeightSpace, Array]:
+  """Vanilla weight-space MixUp of one pair.
+
+  Args:
+    key: PRNG key (draws ``alpha``).
+    ws_a: anchor, unbatched weight space.
+    y_a: anchor soft label ``(C,)``.
+    ws_b: partner, same shapes as ``ws_a``.
+    y_b: partner soft label ``(C,)``.
+    alpha_dist: ``"uniform"`` (default, as the official code) or ``"beta"``.
+    beta_alpha: Beta concentration for ``alpha_dist="beta"``.
+
+  Returns:
+    ``(ws, y)``: the mixed weight space and soft label ``(C,)``.
+  """
+  alpha = sample_alpha(key, alpha_dist=alpha_dist, beta_alpha=beta_alpha)
+  return interpolate(alpha, ws_a, ws_b), mix_labels(alpha, y_a, y_b)
+
+
+def mixup_perm(key: Array, ws_a: wsp.WeightSpace, y_a: Array,
+               ws_b: wsp.WeightSpace, y_b: Array, spec: wsp.WeightSpaceSpec,
+               *, alpha_dist: str = "uniform", beta_alpha: float = 1.0
+               ) -> tuple[wsp.WeightSpace, Array]:
+  """MixUp with a randomly permuted partner (official ``mixup_and_perm``).
+
+  The partner's hidden neurons are permuted uniformly at random (one
+  permutation per group of ``spec.permutations``) before mixing. The official
+  code permutes the anchor instead, which is the same in distribution.
+
+  Args:
+    key: PRNG key.
+    ws_a, y_a, ws_b, y_b: as in :func:`mixup`.
+    spec: weight-space spec.
+    alpha_dist, beta_alpha: as in :func:`mixup`.
+
+  Returns:
+    ``(ws, y)`` as in :func:`mixup`.
+  """
+  k_alpha, k_perm = jax.random.split(key)
+  perms = matching.random_permutations(k_perm, spec)
+  ws_b = wsp.permute(ws_b, perms, spec)
+  return mixup(k_alpha, ws_a, y_a, ws_b, y_b, alpha_dist=alpha_dist,
+               beta_alpha=beta_alpha)
+
+
+def mixup_aligned(key: Array, ws_a: wsp.WeightSpace, y_a: Array,
+                  ws_b: wsp.WeightSpace, y_b: Array, spec: wsp.WeightSpaceSpec,
+                  *, alpha_dist: str = "uniform", beta_alpha: float = 1.0,
+                  solver: str = "auto", max_iter: int = 100
+                  ) -> tuple[wsp.WeightSpace, Array]:
+  """Alignment-based MixUp (official ``rebasin``).
+
+  The partner is aligned to the anchor by :func:`dws_jax.matching.
+  weight_matching` before mixing.
+
+  Args:
+    key: PRNG key.
+    ws_a, y_a, ws_b, y_b: as in :func:`mixup`.
+    spec: weight-space spec.
+    alpha_dist, beta_alpha: as in :func:`mixup`.
+    solver: LAP solver of the matching (``"auto"``, ``"optax"``, ``"scipy"``).
+    max_iter: maximum matching sweeps.
+
+  Returns:
+    ``(ws, y)`` as in :func:`mixup`.
+  """
+  k_alpha, k_match = jax.random.split(key)
+  ws_b, _ = matching.align(k_match, ws_a, ws_b, spec, solver=solver,
+                           max_iter=max_iter)
+  return mixup(k_alpha, ws_a, y_a, ws_b, y_b, alpha_dist=alpha_dist,
+               beta_alpha=beta_alpha)
+
+
+# -- batches ---------------------------------------------------------------------
+
+
+def _pick_partners(key: Array, ws: wsp.WeightSpace, labels: Array,
+                   partner_pool: Pool | None
+                   ) -> tuple[wsp.WeightSpace, Array]:
+  num = ws.batch_shape[0]
+  if partner_pool is None:
+    idx = partner_indices(key, num)
+    return ws[idx], labels[idx]
+  pool_ws, pool_labels = partner_pool
+  pool_size = pool_ws.batch_shape[0]
+  idx = jax.random.randint(key, (num,), 0, pool_size)
+  return pool_ws[idx], pool_labels[idx]
+
+
+def _check_batch(spec, ws, labels, partner_pool, name):
+  if spec is not None:
+    spec.validate(ws, batch_ndim=1, name=f"{name}(ws)")
+  else:
+    wsp.validate_structure(ws, name=f"{name}(ws)")
+    if len(ws.batch_shape) != 1:
+      raise ValueError(f"{name}(ws) must have one batch dim, got "
+                       f"{ws.batch_shape}")
+  labels = jnp.asarray(labels)
+  if labels.ndim != 2 or labels.shape[0] != ws.batch_shape[0]:
+    raise ValueError(f"{name}: labels must be soft labels (B, C) with "
+                     f"B={ws.batch_shape[0]}, got shape {tuple(labels.shape)}")
+  if partner_pool is not None:
+    if not (isinstance(partner_pool, (tuple, list)) and len(partner_pool) == 2):
+      raise ValueError(f"{name}: partner_pool must be (ws_pool, labels_pool)")
+    pool_ws, pool_labels = partner_pool
+    if spec is not None:
+      spec.validate(pool_ws, batch_ndim=1, name=f"{name}(partner_pool ws)")
+    pool_labels = jnp.asarray(pool_labels)
+    if (pool_labels.ndim != 2 or pool_labels.shape[0] != pool_ws.batch_shape[0]
+        or pool_labels.shape[1] != labels.shape[1]):
+      raise ValueError(
+          f"{name}: partner_pool labels must be (P, {labels.shape[1]}) with "
+          f"P={pool_ws.batch_shape[0]}, got {tuple(pool_labels.shape)}")
+  return labels
+
+
+def batch_mixup(key: Array, ws: wsp.WeightSpace, labels: Array,
+                spec: wsp.WeightSpaceSpec | None = None, *,
+                variant: str = "vanilla", alpha_dist: str = "uniform",
+                beta_alpha: float = 1.0, solver: str = "auto",
+                max_iter: int = 100, partner_pool: Pool | None = None,
+                anchor_aug: Callable[[Array, wsp.WeightSpace],
+                                     wsp.WeightSpace] | None = None
+                ) -> tuple[wsp.WeightSpace, Array]:
+  """MixUp of a whole batch, partners drawn inside the batch.
+
+  Randomness: ``key`` splits into partner, per-pair, anchor and matching
+  keys; the per-pair keys ``jax.random.split(k_pairs, B)`` are what the pair
+  functions (:func:`mixup`, :func:`mixup_perm`) receive, so for ``"vanilla"`` and
+  ``"perm"`` the result equals mapping the pair function over the anchors and
+  their partners. ``"aligned"`` matches all ``B`` pairs in one batched call
+  (one LAP solve per group per sweep for the whole batch; the group order of
+  a sweep is shared by the batch), with ``alpha`` drawn as in
+  :func:`mixup_aligned`.
+
+  Args:
+    key: PRNG key.
+    ws: batch of weight spaces, leaves ``(B, ...)``.
+    labels: soft labels ``(B, C)``.
+    spec: weight-space spec (needed for ``"perm"`` and ``"aligned"``).
+    variant: ``"vanilla"``, ``"perm"`` or ``"aligned"``.
+    alpha_dist, beta_alpha: distribution of ``alpha`` (see :func:`mixup`).
+    solver, max_iter: weight matching options for ``"aligned"``.
+    partner_pool: ``(ws_pool (P, ...), labels_pool (P, C))``: draw partners
+      uniformly from this pool instead of the batch (reference behaviour, see
+      module docstring).
+    anchor_aug: optional per-sample augmentation ``aug(key, ws) -> ws``
+      applied to every anchor (vmapped) before mixing; partners stay raw.
+
+  Returns:
+    ``(ws, labels)``: mixed batch ``(B, ...)`` and soft labels ``(B, C)``.
+  """
+  if variant not in VARIANTS:
+    raise ValueError(f"unknown MixUp variant {variant!r}; expected one of "
+                     f"{VARIANTS}")
+  _check_alpha(alpha_dist, beta_alpha, "batch_mixup")
+  if variant != "vanilla" and spec is None:
+    raise ValueError(f"batch_mixup(variant={variant!r}) needs the spec")
+  labels = _check_batch(spec, ws, labels, partner_pool, "batch_mixup")
+  num = ws.batch_shape[0]
+  k_partner, k_pairs, k_anchor, k_match = jax.random.split(key, 4)
+  ws_b, y_b = _pick_partners(k_partner, ws, labels, partner_pool)
+  if anchor_aug is not None:
+    ws = jax.vmap(anchor_aug)(jax.random.split(k_anchor, num), ws)
+  pair_keys = jax.random.split(k_pairs, num)
+  opts = dict(alpha_dist=alpha_dist, beta_alpha=beta_alpha)
+  if variant == "vanilla":
+    return jax.vmap(lambda k, a, ya, b, yb: mixup(k, a, ya, b, yb, **opts))(
+        pair_keys, ws, labels, ws_b, y_b)
+  if variant == "perm":
+    return jax.vmap(
+        lambda k, a, ya, b, yb: mixup_perm(k, a, ya, b, yb, spec, **opts))(
+            pair_keys, ws, labels, ws_b, y_b)
+  # Aligned: per-pair alpha keys as in mixup_aligned, one batched matching.
+  k_alpha, _ = jax.vmap(jax.random.split, out_axes=1)(pair_keys)
+  alpha = jax.vmap(lambda k: sample_alpha(k, **opts))(k_alpha)
+  ws_b, _ = matching.align(k_match, ws, ws_b, spec, solver=solver,
+                           max_iter=max_iter)
+  return interpolate(alpha, ws, ws_b), mix_labels(alpha, labels, y_b)
+
+
+# -- registry --------------------------------------------------------------------
+
+
+def _check_alpha(alpha_dist, beta_alpha, name):
+  if alpha_dist not in ALPHA_DISTS:
+    raise ValueError(f"{name}: unknown alpha_dist {alpha_dist!r}; expected one "
+                     f"of {ALPHA_DISTS}")
+  if (isinstance(beta_alpha, bool)
+      or not isinstance(beta_alpha, (int, float, np.number))
+      or not math.isfinite(beta_alpha) or beta_alpha <= 0):
+    raise ValueError(f"{name}: beta_alpha must be a positive finite number, "
+                     f"got {beta_alpha!r}")
+  if alpha_dist == "uniform" and beta_alpha != 1.0:
+    raise ValueError(f"{name}: beta_alpha={beta_alpha!r} only applies to "
+                     "alpha_dist='beta' (alpha ~ U(0, 1) otherwise)")
+
+
+def _check_matching(solver, max_iter, name):
+  if solver not in matching.SOLVERS:
+    raise ValueError(f"{name}: unknown solver {solver!r}; expected one of "
+                     f"{matching.SOLVERS}")
+  if (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
+      or max_iter < 1):
+    raise ValueError(f"{name}: max_iter must be an integer >= 1, got "
+                     f"{max_iter!r}")
+
+
+def _check_bool(value, what, name):
+  if not isinstance(value, (bool, np.bool_)):
+    raise ValueError(f"{name}: {what} must be True or False, got {value!r}")
+  return bool(value)
+
+
+def _make_batch_fn(name: str, reference_compat: bool, **kwargs
+                   ) -> registry.BatchAug:
+  """Wraps :func:`batch_mixup` into the registry's batch signature."""
+
+  def fn(key: Array, ws: wsp.WeightSpace, labels: Array,
+         partner_pool: Pool | None = None) -> tuple[wsp.WeightSpace, Array]:
+    if reference_compat and partner_pool is None:
+      raise ValueError(
+          f"{name}(reference_compat=True) draws partners from a pool: call it "
+          "with partner_pool=(ws_pool, labels_pool), e.g. every view of the "
+          "training set")
+    if not reference_compat and partner_pool is not None:
+      raise ValueError(f"{name}: partner_pool is only used with "
+                       "reference_compat=True; partners come from the batch")
+    return batch_mixup(key, ws, labels, partner_pool=partner_pool, **kwargs)
+
+  fn.__name__ = name
+  return fn
+
+
+def mixup_factory(spec: wsp.WeightSpaceSpec, *, alpha_dist: str = "uniform",
+                  beta_alpha: float = 1.0, reference_compat: bool = False
+                  ) -> registry.BatchAug:
+  """Registry factory of vanilla MixUp (``"mixup"``).
+
+  Args:
+    spec: weight-space spec.
+    alpha_dist: ``"uniform"`` (default) or ``"beta"``.
+    beta_alpha: Beta concentration, only with ``alpha_dist="beta"``.
+    reference_compat: draw partners from a ``partner_pool`` passed at call
+      time, as the official loader does (see module docstring).
+
+  Returns:
+    ``fn(key, ws (B, ...), labels (B, C)[, partner_pool]) -> (ws, labels)``.
+  """
+  _check_alpha(alpha_dist, beta_alpha, "mixup")
+  compat = _check_bool(reference_compat, "reference_compat", "mixup")
+  return _make_batch_fn("mixup", compat, spec=spec, variant="vanilla",
+                        alpha_dist=alpha_dist, beta_alpha=beta_alpha)
+
+
+def mixup_perm_factory(spec: wsp.WeightSpaceSpec, *,
+                       alpha_dist: str = "uniform", beta_alpha: float = 1.0,
+                       reference_compat: bool = False) -> registry.BatchAug:
+  """Registry factory of random-permutation MixUp (``"mixup_perm"``).
+
+  Hyperparameters as :func:`mixup_factory`.
+  """
+  _check_alpha(alpha_dist, beta_alpha, "mixup_perm")
+  compat = _check_bool(reference_compat, "reference_compat", "mixup_perm")
+  return _make_batch_fn("mixup_perm", compat, spec=spec, variant="perm",
+                        alpha_dist=alpha_dist, beta_alpha=beta_alpha)
+
+
+def mixup_aligned_factory(spec: wsp.WeightSpaceSpec, *,
+                          alpha_dist: str = "uniform", beta_alpha: float = 1.0,
+                          solver: str = "auto", max_iter: int = 100,
+                          reference_compat: bool = False) -> registry.BatchAug:
+  """Registry factory of alignment-based MixUp (``"mixup_aligned"``).
+
+  Args:
+    spec: weight-space spec.
+    alpha_dist, beta_alpha, reference_compat: as :func:`mixup_factory`.
+    solver: ``"auto"`` (scipy on CPU, optax elsewhere), ``"optax"``,
+      ``"scipy"``.
+    max_iter: maximum weight matching sweeps (official: 100).
+
+  Returns:
+    ``fn(key, ws (B, ...), labels (B, C)[, partner_pool]) -> (ws, labels)``.
+  """
+  _check_alpha(alpha_dist, beta_alpha, "mixup_aligned")
+  _check_matching(solver, max_iter, "mixup_aligned")
+  compat = _check_bool(reference_compat, "reference_compat", "mixup_aligned")
+  return _make_batch_fn("mixup_aligned", compat, spec=spec, variant="aligned",
+                        alpha_dist=alpha_dist, beta_alpha=beta_alpha,
+                        solver=solver, max_iter=int(max_iter))
+
+
+def _build_anchor_aug(spec, anchor_augs, reference_compat):
+  """Composes registered sample augmentations, in order, into one function."""
+  fns = []
+  for item in anchor_augs:
+    if isinstance(item, str):
+      aug_name, hparams = item, {}
+    elif (isinstance(item, (tuple, list)) and len(item) == 2
+          and isinstance(item[0], str) and isinstance(item[1], dict)):
+      aug_name, hparams = item[0], dict(item[1])
+    else:
+      raise ValueError("combine: anchor_augs entries must be a name or a "
+                       f"(name, hparams dict) pair, got {item!r}")
+    try:
+      entry = registry.get_entry(aug_name)
+    except ValueError as e:
+      raise ValueError(f"combine: anchor augmentation {aug_name!r} is not "
+                       f"registered ({e})") from e
+    if entry.kind != "sample":
+      raise ValueError(f"combine: anchor augmentation {aug_name!r} has kind "
+                       f"{entry.kind!r}; only 'sample' augmentations apply to "
+                       "the anchor")
+    if (reference_compat and "reference_compat" not in hparams
+        and "reference_compat" in inspect.signature(entry.factory).parameters):
+      hparams["reference_compat"] = True
+    fns.append(entry.factory(spec, **hparams))
+
+  def anchor_aug(key, ws):
+    for k, f in zip(jax.random.split(key, len(fns)), fns):
+      ws = f(k, ws)
+    return ws
+
+  return anchor_aug
+
+
+def combine_factory(spec: wsp.WeightSpaceSpec, *,
+                    anchor_augs: Sequence[Any] = COMBINE_ANCHOR_AUGS,
+                    alpha_dist: str = "uniform", beta_alpha: float = 1.0,
+                    solver: str = "auto", max_iter: int = 100,
+                    reference_compat: bool = False) -> registry.BatchAug:
+  """Registry factory of the official ``combine`` composite.
+
+  Every anchor goes through the registered sample augmentations
+  ``anchor_augs`` in order (default: ``translate``, ``gaussian_noise``,
+  ``siren_negation`` with their defaults 0.25, 0.32, 0.5, as the official
+  ``CombinationAugmentation``), then alignment MixUp with a raw partner.
+
+  Args:
+    spec: weight-space spec.
+    anchor_augs: names, or ``(name, hparams)`` pairs, of registered ``"sample"``
+      augmentations.
+    alpha_dist, beta_alpha, solver, max_iter: as
+      :func:`mixup_aligned_factory`.
+    reference_compat: partner pool as :func:`mixup_factory`, and
+      ``reference_compat=True`` passed to every anchor augmentation that
+      accepts it (e.g. the official random-depth translate).
+
+  Returns:
+    ``fn(key, ws (B, ...), labels (B, C)[, partner_pool]) -> (ws, labels)``.
+  """
+  _check_alpha(alpha_dist, beta_alpha, "combine")
+  _check_matching(solver, max_iter, "combine")
+  compat = _check_bool(reference_compat, "reference_compat", "combine")
+  if isinstance(anchor_augs, str):
+    anchor_augs = (anchor_augs,)
+  anchor_aug = _build_anchor_aug(spec, tuple(anchor_augs), compat)
+  return _make_batch_fn("combine", compat, spec=spec, variant="aligned",
+                        alpha_dist=alpha_dist, beta_alpha=beta_alpha,
+                        solver=solver, max_iter=int(max_iter),
+                        anchor_aug=anchor_aug)
+
+
+REGISTERED = {
+    "mixup": mixup_factory,
+    "mixup_perm": mixup_perm_factory,
+    "mixup_and_perm": mixup_perm_factory,
+    "mixup_aligned": mixup_aligned_factory,
+    "rebasin": mixup_aligned_factory,
+    "combine": combine_factory,
+}
+
+for _name, _factory in REGISTERED.items():
+  registry.register(_name, "batch")(_factory)
