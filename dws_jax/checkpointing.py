@@ -43,5 +43,12 @@ class Checkpointer:
         state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
     return restored.state, dict(restored.meta)
 
+  def restore_raw(self, step: int | None = None) -> Any:
+    """Restores the latest (or given) state as plain nested dicts of arrays."""
+    step = self.latest_step() if step is None else step
+    restored = self._manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore()))
+    return restored.state
+
   def close(self) -> None:
     self._manager.close()

@@ -98,6 +98,7 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
         "accuracy": jnp.mean(losses.correct(
             logits=logits, labels=jnp.argmax(labels, -1))),
         "grad_norm": optax.global_norm(grads),
+        "params_finite": jnp.isfinite(optax.global_norm(params)),
     }
     new_state = state.replace(step=state.step + 1, params=params,
                               opt_state=opt_state,

@@ -223,11 +223,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                                          max_to_keep=1)
   best = _Best()
   epoch_sums = {"loss": 0.0, "accuracy": 0.0, "count": 0}
+  window = {"loss": 0.0, "count": 0}
   train_seconds = 0.0
   if ckpt.latest_step() is not None:
     state, meta = ckpt.restore(state)
     best = _Best(**meta["best"])
-    epoch_sums = meta["epoch_sums"]
+    epoch_sums, window = meta["epoch_sums"], meta["window"]
     train_seconds = meta["train_seconds"]
   start_step = int(state.step)
   writer = metric_writers.MetricWriter(workdir, start_step, enabled=is_main)
@@ -254,7 +255,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
 
   def checkpoint_meta():
     return {"best": dataclasses.asdict(best), "epoch_sums": epoch_sums,
-            "train_seconds": train_seconds}
+            "window": window, "train_seconds": train_seconds}
 
   if is_main:
     resume = f"; resuming at step {start_step}" if start_step else ""
@@ -265,22 +266,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step",
                   disable=not is_main or not config.progress, dynamic_ncols=True)
   pending = []
-  window = {"loss": 0.0, "count": 0}
   tick = time.perf_counter()
   for step in range(start_step, total_steps):
     state, metrics = train_step(state, train_data, key)
     pending.append(metrics)
     end_of_epoch = (step + 1) % steps_per_epoch == 0
-    if len(pending) >= config.sync_every_steps or end_of_epoch:
+    save_now = end_of_epoch or bool(
+        config.checkpoint_every_steps
+        and (step + 1) % config.checkpoint_every_steps == 0)
+    if len(pending) >= config.sync_every_steps or save_now:
       fetched = jax.device_get(pending)
       pending = []
       for offset, m in enumerate(fetched):
         at = step + 1 - len(fetched) + offset
-        if not (np.isfinite(m["loss"]) and np.isfinite(m["grad_norm"])):
+        if not (np.isfinite(m["loss"]) and np.isfinite(m["grad_norm"])
+                and m["params_finite"]):
           raise RuntimeError(
-              f"non-finite training loss or gradient at step {at} (loss="
-              f"{m['loss']}, grad_norm={m['grad_norm']}); stopping. The last "
-              f"good checkpoint (step {ckpt.latest_step()}) is kept in "
+              f"non-finite training loss, gradient or parameters at step {at} "
+              f"(loss={m['loss']}, grad_norm={m['grad_norm']}); stopping. The "
+              f"last good checkpoint (step {ckpt.latest_step()}) is kept in "
               f"{workdir}")
         epoch_sums["loss"] += float(m["loss"])
         epoch_sums["accuracy"] += float(m["accuracy"])
@@ -317,9 +321,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
         best_ckpt.save(step + 1, state, checkpoint_meta())
       ckpt.save(step + 1, state, checkpoint_meta())
       tick = time.perf_counter()
-    elif (config.checkpoint_every_steps
-          and (step + 1) % config.checkpoint_every_steps == 0):
-      jax.block_until_ready(state)
+    elif save_now:
       train_seconds += time.perf_counter() - tick
       ckpt.save(step + 1, state, checkpoint_meta())
       tick = time.perf_counter()
