@@ -5,6 +5,17 @@
 The recipe of DWSNets / the official code (paper.md §2.3): Adam lr 5e-4, MSE
 over the full coordinate grid, at most 1000 steps, early stop per INR once
 PSNR >= 40 dB (PSNR = -10 log10(MSE) for signals in [0, 1]).
+
+Two engines:
+
+* :func:`fit_inrs`: one jitted scan of ``steps`` steps over a fixed batch; an
+  INR that reaches the target stops updating but still costs compute until the
+  slowest one is done. Simple; used by the quick start.
+* :class:`RefillFitter`: a fixed pool of slots sharded over the local devices;
+  the host refills finished slots with new INRs between jitted chunks of
+  ``chunk_steps`` steps, so throughput follows the mean number of steps to the
+  target. Used to make INR datasets (:mod:`dws_jax.data.inr_dataset`). Both give
+  the same steps and (to float rounding) the same weights for the same keys.
 """
 
 from __future__ import annotations
