@@ -24,10 +24,11 @@ for every coordinate ``x`` (a row of :func:`dws_jax.make_grid`):
 * ``rotate``: ``T x = R(theta)^T x`` with ``R`` the counter-clockwise rotation;
 * ``scale``: ``T x = s x``.
 
-Randomness: small draws (angles, shifts, per-neuron signs) use ``jax.random``
-directly. Draws with one value per parameter (noise, dropout masks) hash a
+Randomness: scalar draws (angles, shifts, scales, quantile levels) use
+``jax.random`` directly. Draws with one value per parameter or per neuron
+(noise, dropout masks, signs, phase shifts, permutation ranks) hash a
 per-entry counter with a 64-bit seed drawn from the sample's key (two rounds of
-the ``lowbias32`` integer mixer, Wellons' hash-prospector); threefry costs
+the ``lowbias32`` integer mixer, Wellons' hash-prospector): threefry costs
 ~1 ms per 256 INRs of 1185 parameters on XLA:CPU, about ten times the hash.
 Results are a deterministic function of the key, as with ``jax.random``.
 """
@@ -146,6 +147,20 @@ def _bernoulli_threshold(p: float) -> int:
   return min(int(round(p * 2.0**32)), 2**32 - 1)
 
 
+def _seed(key: Array) -> Array:
+  """One ``(2,)`` uint32 seed per sample key, for :func:`entry_bits`."""
+  return jax.random.bits(key, (2,), jnp.uint32)
+
+
+def _neuron_bits(key: Array, spec: wsp.WeightSpaceSpec) -> list[Array]:
+  """Random uint32 bits ``(d_{l+1},)`` for every hidden layer ``l``."""
+  seed, offset, out = _seed(key), 0, []
+  for l in range(spec.num_layers - 1):
+    out.append(entry_bits(seed, (spec.layer_sizes[l + 1],), offset))
+    offset += spec.layer_sizes[l + 1]
+  return out
+
+
 def _leaves(ws: wsp.WeightSpace):
   """``[(kind, layer, leaf)]`` in flat-layout order W0, b0, W1, b1, ..."""
   out = []
@@ -170,7 +185,7 @@ def random_ranks(key: Array, n: int) -> Array:
   """
   if n > 1024:
     return jax.random.permutation(key, n)
-  u = jax.random.bits(key, (n,), jnp.uint32)
+  u = entry_bits(_seed(key), (n,))
   idx = jnp.arange(n)
   less = (u[None, :] < u[:, None]) | ((u[None, :] == u[:, None])
                                       & (idx[None, :] < idx[:, None]))
@@ -276,7 +291,8 @@ def rotate(spec: wsp.WeightSpaceSpec, degrees: float = 30.0) -> SampleAug:
 
 
 @register("scale", "sample")
-def scale(spec: wsp.WeightSpaceSpec, scale: float = 0.2) -> SampleAug:  # pylint: disable=redefined-outer-name
+def scale(spec: wsp.WeightSpaceSpec,
+          scale: float = 0.2) -> SampleAug:  # pylint: disable=redefined-outer-name
   """Random isotropic scaling of the INR's input: ``g(x) = f(s x)``.
 
   ``s = 1 + U(-scale, scale)`` and ``W_0 <- s W_0`` (biases untouched), as in
@@ -384,7 +400,7 @@ def dropout(spec: wsp.WeightSpaceSpec, p: float = 0.1, *,
     if p <= 0.0:
       return ws
     seed = jax.random.bits(key, (2,), jnp.uint32)
-    threshold = jnp.uint32(_bernoulli_threshold(p))
+    threshold = np.uint32(_bernoulli_threshold(p))
     updates = {}
     for (kind, layer, leaf), offset in zip(_leaves(ws), offsets):
       keep = entry_bits(seed, leaf.shape, offset) >= threshold
@@ -517,13 +533,14 @@ def siren_negation(spec: wsp.WeightSpaceSpec, p: float = 0.5) -> SampleAug:
     raise ValueError(f"siren_negation: activation {spec.activation!r} is not "
                      "odd, so flipping neuron signs changes the function; "
                      f"odd activations: {wsp.ODD_ACTIVATIONS}")
+  threshold = np.uint32(_bernoulli_threshold(p)) if p < 1.0 else None
 
   def aug(key: Array, ws: wsp.WeightSpace) -> wsp.WeightSpace:
     _check_sample(spec, ws, "siren_negation")
-    keys = jax.random.split(key, max(1, spec.num_layers - 1))
     weights, biases = list(ws.weights), list(ws.biases)
-    for l in range(spec.num_layers - 1):
-      flip = jax.random.bernoulli(keys[l], p, (spec.layer_sizes[l + 1],))
+    for l, bits in enumerate(_neuron_bits(key, spec)):
+      flip = (jnp.ones(bits.shape, bool) if threshold is None
+              else bits < threshold)
       sign = jnp.where(flip, -1.0, 1.0).astype(ws.dtype)
       weights[l] = weights[l] * sign[None, :]
       biases[l] = biases[l] * sign
@@ -569,10 +586,10 @@ def siren_bias(spec: wsp.WeightSpaceSpec, k_max: int = 4, *,
 
   def aug(key: Array, ws: wsp.WeightSpace) -> wsp.WeightSpace:
     _check_sample(spec, ws, "siren_bias")
-    keys = jax.random.split(key, max(1, spec.num_layers - 1))
     weights, biases = list(ws.weights), list(ws.biases)
-    for l in range(spec.num_layers - 1):
-      k = jax.random.randint(keys[l], (spec.layer_sizes[l + 1],), -k_max, high)
+    for l, bits in enumerate(_neuron_bits(key, spec)):
+      # Uniform on {-k_max, ..., high - 1}; modulo bias below n / 2^32.
+      k = (bits % np.uint32(high + k_max)).astype(jnp.int32) - k_max
       biases[l] = biases[l] + k.astype(ws.dtype) * periods[l]
       sign = (1 - 2 * jnp.mod(k, 2)).astype(ws.dtype)
       weights[l + 1] = weights[l + 1] * sign[:, None]
