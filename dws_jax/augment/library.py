@@ -353,15 +353,15 @@ def gaussian_noise(spec: wsp.WeightSpaceSpec, scale: float = 0.32, *,
 
   def aug(key: Array, ws: wsp.WeightSpace) -> wsp.WeightSpace:
     _check_sample(spec, ws, "gaussian_noise")
-    seed = jax.random.bits(key, (2,), jnp.uint32)
+    noise = _normal(_seed(key), (spec.num_params,), 0, ws.dtype)
     updates = {}
     for (kind, layer, leaf), offset in zip(_leaves(ws), offsets):
       if reference_compat:
         std = jnp.nan_to_num(jnp.std(leaf, ddof=1)) if leaf.size > 1 else 0.0
       else:
         std = jnp.std(leaf)
-      noise = _normal(seed, leaf.shape, 2 * offset, leaf.dtype)
-      updates[(kind, layer)] = leaf + (scale * (std + 1e-8)) * noise
+      leaf_noise = noise[offset:offset + leaf.size].reshape(leaf.shape)
+      updates[(kind, layer)] = leaf + (scale * (std + 1e-8)) * leaf_noise
     return wsp.replace_leaves(ws, updates)
 
   return aug
