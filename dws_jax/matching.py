@@ -277,8 +277,9 @@ def weight_matching(key: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace,
     def branch(perms, dirty, active):
       todo = active & dirty[g]
       sim = _similarity(g, a, b, perms, spec, leaf_axes)
-      new = solve(sim, todo)
       old = perms[g]
+      # No LAP (nor host round trip) when no pair of the batch needs one.
+      new = jax.lax.cond(jnp.any(todo), lambda: solve(sim, todo), lambda: old)
       take = lambda p: jnp.take_along_axis(sim, p[:, :, None], axis=2)[..., 0]
       old_vals, new_vals = take(old), take(new)
       # Elementwise difference: rows whose assignment is unchanged add 0.
