@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 
@@ -23,7 +24,8 @@ class Checkpointer:
 
   def __init__(self, directory: str, max_to_keep: int = 2):
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
-    self._manager = ocp.CheckpointManager(os.path.abspath(directory),
+    self._directory = os.path.abspath(directory)
+    self._manager = ocp.CheckpointManager(self._directory,
                                           options=options)
 
   def latest_step(self) -> int | None:
@@ -44,11 +46,18 @@ class Checkpointer:
     return restored.state, dict(restored.meta)
 
   def restore_raw(self, step: int | None = None) -> Any:
-    """Restores the latest (or given) state as plain nested dicts of arrays."""
+    """Restores a saved state as nested dicts of numpy arrays.
+
+    Works whatever mesh or process count saved it (for inspection and tests).
+    """
     step = self.latest_step() if step is None else step
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore()))
-    return restored.state
+    path = os.path.join(self._directory, str(step), "state")
+    checkpointer = ocp.PyTreeCheckpointer()
+    tree = checkpointer.metadata(path).item_metadata.tree
+    restore_args = jax.tree.map(
+        lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
+    return checkpointer.restore(
+        path, args=ocp.args.PyTreeRestore(restore_args=restore_args))
 
   def close(self) -> None:
     self._manager.close()
