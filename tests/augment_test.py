@@ -146,6 +146,21 @@ class ExactSymmetryTest(parameterized.TestCase):
     np.testing.assert_array_equal(np.asarray(out.weights[0][:, 0]) < 0, flipped)
     np.testing.assert_array_equal(np.asarray(out.weights[1][:, :, 0]) < 0, flipped)
 
+  def test_ranks_are_uniform_permutations(self):
+    seeds = jax.random.bits(jax.random.key(0), (4000, 2), jnp.uint32)
+    ranks = np.asarray(jax.vmap(
+        lambda s: library._ranks(library.entry_bits(s, (6,))))(seeds))
+    np.testing.assert_array_equal(np.sort(ranks, axis=1),
+                                  np.broadcast_to(np.arange(6), ranks.shape))
+    # Every value equally likely at every position.
+    freq = np.stack([(ranks == v).mean(axis=0) for v in range(6)])
+    np.testing.assert_allclose(freq, 1 / 6, atol=0.03)
+    # Equal words: ties broken by position (identity).
+    np.testing.assert_array_equal(
+        library._ranks(jnp.full((5,), 7, jnp.uint32)), np.arange(5))
+    np.testing.assert_array_equal(np.sort(library.random_ranks(
+        jax.random.key(1), 1500)), np.arange(1500))  # sort-based beyond 1024
+
   def test_symmetries_reject_wrong_activation(self):
     relu = dws.WeightSpaceSpec((2, 8, 1), activation="relu")
     tanh = dws.WeightSpaceSpec((2, 8, 1), activation="tanh")
@@ -299,6 +314,41 @@ class DataAgnosticTest(parameterized.TestCase):
     factor = 1 / (1 - p) if rescale else 1.0
     np.testing.assert_allclose(np.asarray(new)[kept], np.asarray(old)[kept] * factor,
                                rtol=1e-6)
+
+  def test_polynomial_normal_pieces(self):
+    bits = jnp.asarray(np.random.default_rng(0).integers(
+        0, 2**32, 200_000, dtype=np.uint32))
+    bits = jnp.concatenate([bits, jnp.asarray([0, 255, 2**32 - 1], jnp.uint32)])
+    u = ((np.asarray(bits) >> 8).astype(np.float64) + 0.5) * 2.0**-24
+    expected = -2 * np.log(u)
+    got = np.asarray(library._neg2_log_uniform(bits), np.float64)
+    np.testing.assert_allclose(got, expected, rtol=5e-7, atol=5e-7)
+    x, y = (np.asarray(v, np.float64) for v in library._unit_circle(bits))
+    np.testing.assert_allclose(x**2 + y**2, 1.0, atol=1e-6)
+    angle = np.arctan2(y, x)
+    quadrant = np.floor(np.mod(angle + np.pi / 4, 2 * np.pi) / (np.pi / 2))
+    np.testing.assert_array_equal(quadrant[:-3], np.asarray(bits[:-3]) >> 30)
+    # The angle is uniform: its quarter-turn histogram is flat.
+    counts = np.histogram(angle, bins=64, range=(-np.pi, np.pi))[0]
+    self.assertLess(np.abs(counts / counts.mean() - 1).max(), 0.1)
+
+  def test_normal_distribution(self):
+    seeds = jax.random.bits(jax.random.key(0), (64, 2), jnp.uint32)
+    z = np.asarray(jax.vmap(lambda s: library._normal(s, (1185,), 0, jnp.float32))(
+        seeds)).ravel()
+    self.assertAlmostEqual(z.mean(), 0.0, delta=0.01)
+    self.assertAlmostEqual(z.std(), 1.0, delta=0.01)
+    for k in (1.0, 2.0, 3.0):  # two-sided tail masses of N(0, 1)
+      expected = {1.0: 0.31731, 2.0: 0.04550, 3.0: 0.00270}[k]
+      self.assertAlmostEqual(np.mean(np.abs(z) > k), expected,
+                             delta=4 * np.sqrt(expected / z.size) + 1e-4)
+
+  def test_other_key_types(self):
+    aug = augment.gaussian_noise(self.spec)
+    rbg = jax.random.key(5, impl="rbg")
+    out = jax.jit(aug)(rbg, self.one)
+    self.assertGreater(_max_change(out, self.one), 1e-4)
+    chex.assert_trees_all_close(out, aug(rbg, self.one), atol=1e-6)
 
   def test_dropout_edge_cases(self):
     spec = SPECS["dwsnets"]

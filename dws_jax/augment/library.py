@@ -27,9 +27,10 @@ for every coordinate ``x`` (a row of :func:`dws_jax.make_grid`):
 Randomness: scalar draws (angles, shifts, scales, quantile levels) use
 ``jax.random`` directly. Draws with one value per parameter or per neuron
 (noise, dropout masks, signs, phase shifts, permutation ranks) hash a
-per-entry counter with a 64-bit seed drawn from the sample's key (two rounds of
-the ``lowbias32`` integer mixer, Wellons' hash-prospector): threefry costs
-~1 ms per 256 INRs of 1185 parameters on XLA:CPU, about ten times the hash.
+per-entry counter with a 64-bit seed, the sample key's raw threefry data (two
+rounds of the ``lowbias32`` integer mixer, Wellons' hash-prospector): threefry
+costs ~1 ms per 256 INRs of 1185 parameters on XLA:CPU, about ten times the
+hash.
 Results are a deterministic function of the key, as with ``jax.random``.
 """
 
@@ -43,7 +44,6 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
-from dws_jax import sine
 from dws_jax import weight_space as wsp
 from dws_jax.augment.registry import register
 
@@ -104,7 +104,7 @@ def entry_bits(seed: Array, shape: tuple[int, ...], offset: int = 0) -> Array:
   offsets give independent-looking streams from one seed.
 
   Args:
-    seed: ``(2,)`` uint32, e.g. ``jax.random.bits(key, (2,), jnp.uint32)``.
+    seed: ``(2,)`` uint32, e.g. ``_seed(key)``.
     shape: output shape.
     offset: counter offset of the first entry.
 
@@ -122,23 +122,68 @@ def _open_uniform(bits: Array) -> Array:
   return ((bits >> 8).astype(jnp.float32) + 0.5) * np.float32(2.0**-24)
 
 
+# log(1 + t) / t on [sqrt(1/2) - 1, sqrt(2) - 1], degree-9 least squares on
+# Chebyshev nodes: |t p(t) - log(1 + t)| < 2e-9 (float32 evaluation: ~2e-7).
+_LOG1P_COEFFS = tuple(np.float32(c) for c in (
+    1.0, -0.49999988, 0.33333324, -0.25001586, 0.20002073, -0.16609113,
+    0.14180037, -0.13240925, 0.1291449, -0.07638784))
+_BITS_SQRT_HALF = 0x3F3504F3  # float32 bit pattern of sqrt(1/2)
+
+
+def _neg2_log_uniform(bits: Array) -> Array:
+  """``-2 log(u)`` for ``u = ((bits >> 8) + 0.5) 2^-24`` in ``(0, 1)``.
+
+  ``u = 2^e m`` with ``m`` in ``[sqrt(1/2), sqrt(2))`` read off the float bits,
+  ``log u = e log 2 + t p(t)`` with ``t = m - 1``: only integer and
+  multiply-add operations, which XLA:CPU vectorises (``jnp.log`` is about
+  twice as slow there). Relative error ~2e-7.
+  """
+  ub = lax.bitcast_convert_type(_open_uniform(bits), jnp.int32) - _BITS_SQRT_HALF
+  e = (ub >> 23).astype(jnp.float32)
+  t = lax.bitcast_convert_type((ub & 0x7FFFFF) + _BITS_SQRT_HALF,
+                               jnp.float32) - 1.0
+  p = _LOG1P_COEFFS[-1]
+  for c in _LOG1P_COEFFS[-2::-1]:
+    p = p * t + c
+  return np.float32(-2 * np.log(2)) * e - 2.0 * (t * p)
+
+
+def _unit_circle(bits: Array) -> tuple[Array, Array]:
+  """A uniform point ``(cos a, sin a)`` on the unit circle from uint32 bits.
+
+  The top two bits pick the quadrant ``k``, the next 24 an angle ``phi``
+  uniform in ``[-pi/4, pi/4)``; ``a = k pi/2 + phi``. ``sin phi`` and
+  ``cos phi`` are Taylor polynomials of degree 9 and 8 (error < 3e-8 on
+  ``|phi| <= pi/4``); the quadrant rotation is a blend, with no select.
+  """
+  f = (((bits >> 6) & np.uint32(0xFFFFFF)).astype(jnp.float32) + 0.5) * np.float32(
+      2.0**-24) - 0.5
+  phi = f * np.float32(np.pi / 2)
+  p2 = phi * phi
+  sin = phi + phi * p2 * (((np.float32(1 / 362880) * p2 - np.float32(1 / 5040))
+                           * p2 + np.float32(1 / 120)) * p2 - np.float32(1 / 6))
+  cos = 1.0 + p2 * (((np.float32(1 / 40320) * p2 - np.float32(1 / 720)) * p2
+                     + np.float32(1 / 24)) * p2 - 0.5)
+  odd = ((bits >> 30) & np.uint32(1)).astype(jnp.float32)  # k in {1, 3}
+  sign = 1.0 - 2.0 * (bits >> 31).astype(jnp.float32)      # k in {2, 3}
+  return sign * (cos - odd * (sin + cos)), sign * (sin + odd * (cos - sin))
+
+
 def _normal(seed: Array, shape: tuple[int, ...], offset: int, dtype) -> Array:
   """Standard normals by Box-Muller from per-entry hashed bits.
 
-  ``ceil(n/2)`` pairs ``(u1, u2)`` give ``sqrt(-2 log u1) * (cos, sin)(2 pi u2)``
-  (both halves used). The sine is :func:`dws_jax.get_sin` ("auto": the fast
-  polynomial on CPU, accurate to ~1e-6), far cheaper on XLA:CPU than the
-  inverse-CDF route of ``jax.random.normal``.
+  ``ceil(n/2)`` pairs: counters ``offset + i`` give the radius
+  ``r = sqrt(-2 log u)`` and counters ``offset + ceil(n/2) + i`` a uniform
+  point ``(x, y)`` on the unit circle; ``z = (r x, r y)`` (both halves used,
+  first all ``r x`` then all ``r y``). Both steps are polynomials
+  (:func:`_neg2_log_uniform`, :func:`_unit_circle`), no transcendental calls.
+  ``|z| <= 5.9`` (24-bit ``u``).
   """
   n = math.prod(shape)
   pairs = (n + 1) // 2
-  u1 = _open_uniform(entry_bits(seed, (pairs,), offset))
-  u2 = _open_uniform(entry_bits(seed, (pairs,), offset + pairs))
-  radius = jnp.sqrt(-2.0 * jnp.log(u1))
-  angle = np.float32(2 * np.pi) * u2
-  sin = sine.get_sin("auto")
-  z = jnp.concatenate([radius * sin(angle),
-                       radius * sin(angle + np.float32(np.pi / 2))])
+  radius = jnp.sqrt(_neg2_log_uniform(entry_bits(seed, (pairs,), offset)))
+  x, y = _unit_circle(entry_bits(seed, (pairs,), offset + pairs))
+  z = jnp.concatenate([radius * x, radius * y]) if n > 1 else radius * x
   return z[:n].reshape(shape).astype(dtype)
 
 
@@ -148,7 +193,16 @@ def _bernoulli_threshold(p: float) -> int:
 
 
 def _seed(key: Array) -> Array:
-  """One ``(2,)`` uint32 seed per sample key, for :func:`entry_bits`."""
+  """One ``(2,)`` uint32 seed per sample key, for :func:`entry_bits`.
+
+  A threefry key is itself two random words (the sample keys come from
+  ``jax.random.split``), so its raw data is the seed: no extra threefry call,
+  which costs ~80 us per 256 samples on XLA:CPU. Other key types draw the
+  seed with ``jax.random.bits``.
+  """
+  data = jax.random.key_data(key)
+  if data.shape == (2,) and data.dtype == jnp.uint32:
+    return data
   return jax.random.bits(key, (2,), jnp.uint32)
 
 
@@ -169,12 +223,26 @@ def _leaves(ws: wsp.WeightSpace):
   return out
 
 
+def _ranks(bits: Array) -> Array:
+  """Ranks of ``n`` random uint32 words: a uniform permutation of ``range(n)``.
+
+  The low ``ceil(log2 n)`` bits of word ``i`` are replaced by ``i``, so the
+  words are distinct and one compare per pair suffices (ties of the remaining
+  high bits, probability ``~n^2 2^-33``, are broken by position).
+  ``rank_i = #{j : w_j < w_i}``: ``O(n^2)`` compares, which XLA:CPU runs far
+  faster than a sort for the widths of INRs (up to a few hundred).
+  """
+  n = bits.shape[-1]
+  low = max(1, (n - 1).bit_length())
+  words = (bits & ~np.uint32((1 << low) - 1)) | jnp.arange(n, dtype=jnp.uint32)
+  return jnp.sum(words[None, :] < words[:, None], axis=1, dtype=jnp.int32)
+
+
 def random_ranks(key: Array, n: int) -> Array:
   """A uniformly random permutation of ``range(n)`` without a sort.
 
-  Ranks of ``n`` random 32-bit words (ties broken by position): ``O(n^2)``
-  compares, which XLA:CPU runs far faster than the sort behind
-  ``jax.random.permutation`` for the widths of INRs (up to a few hundred).
+  Ranks of ``n`` hashed random words (:func:`_ranks`) for ``n <= 1024``;
+  ``jax.random.permutation`` beyond.
 
   Args:
     key: PRNG key.
@@ -185,11 +253,7 @@ def random_ranks(key: Array, n: int) -> Array:
   """
   if n > 1024:
     return jax.random.permutation(key, n)
-  u = entry_bits(_seed(key), (n,))
-  idx = jnp.arange(n)
-  less = (u[None, :] < u[:, None]) | ((u[None, :] == u[:, None])
-                                      & (idx[None, :] < idx[:, None]))
-  return jnp.sum(less, axis=1, dtype=jnp.int32)
+  return _ranks(entry_bits(_seed(key), (n,)))
 
 
 # -- input-space ----------------------------------------------------------------
@@ -399,7 +463,7 @@ def dropout(spec: wsp.WeightSpaceSpec, p: float = 0.1, *,
       return ws.map(jnp.zeros_like)
     if p <= 0.0:
       return ws
-    seed = jax.random.bits(key, (2,), jnp.uint32)
+    seed = _seed(key)
     threshold = np.uint32(_bernoulli_threshold(p))
     updates = {}
     for (kind, layer, leaf), offset in zip(_leaves(ws), offsets):
@@ -492,7 +556,9 @@ def permutation(spec: wsp.WeightSpaceSpec) -> SampleAug:
   """Independent uniform permutation of the neurons of every hidden layer.
 
   Groups and the axes they act on come from ``spec.permutations``; applied
-  with :func:`dws_jax.permute`. Function-preserving for any activation (the
+  with :func:`dws_jax.permute`. Each group's permutation is the ranks of
+  hashed words (:func:`random_ranks`), all groups from one seed with disjoint
+  counters. Function-preserving for any activation (the
   official ``--permutation`` flag).
 
   Returns:
@@ -504,8 +570,14 @@ def permutation(spec: wsp.WeightSpaceSpec) -> SampleAug:
     _check_sample(spec, ws, "permutation")
     if not groups:
       return ws
-    keys = jax.random.split(key, len(groups))
-    perms = [random_ranks(k, g.size) for k, g in zip(keys, groups)]
+    seed, offset, perms = _seed(key), 0, []
+    for group in groups:  # one hashed stream, disjoint counters per group
+      if group.size > 1024:
+        perms.append(jax.random.permutation(jax.random.fold_in(key, offset),
+                                            group.size))
+      else:
+        perms.append(_ranks(entry_bits(seed, (group.size,), offset)))
+      offset += group.size
     return wsp.permute(ws, perms, spec)
 
   return aug
