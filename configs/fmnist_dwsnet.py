@@ -12,7 +12,8 @@ Command (after making an INR dataset with ``dws-fit-inrs``):
       --workdir runs/fmnist_dwsnet_mixup_aligned
 
 Named arguments: ``aug`` (an augmentation string, see ``dws_jax.augment``),
-``views``, ``model``, ``data``, ``epochs``, ``seed``, ``runlocal`` (shrinks
+``views``, ``model``, ``data``, ``epochs``, ``seed``, ``batch``, ``normalize``,
+``runlocal`` (shrinks
 everything so a run takes seconds).
 """
 
@@ -24,10 +25,14 @@ from dws_jax import config_utils
 def get_config(arg=None):
   arg = config_utils.parse_arg(arg, aug="none", views=1, model="dwsnet",
                                data="data/fmnist_inrs", epochs=200, seed=0,
-                               batch=256, runlocal=False)
+                               batch=256, normalize=True, runlocal=False)
   config = ml_collections.ConfigDict()
   config.seed = arg.seed
-  config.data = ml_collections.ConfigDict({"dir": arg.data, "views": arg.views})
+  # normalize: the model sees (w - mean) / std with one scalar per tensor from
+  # the train split, after augmentation (the official --normalize uses
+  # per-entry statistics and is off by default; DWSNet learns slowly without).
+  config.data = ml_collections.ConfigDict({"dir": arg.data, "views": arg.views,
+                                           "normalize": arg.normalize})
   config.model = ml_collections.ConfigDict({"name": arg.model})
   config.aug = arg.aug
   config.optim = ml_collections.ConfigDict({

@@ -38,9 +38,9 @@ def main(argv=None) -> dict:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--objects", type=int, default=2000,
                       help="train objects (class-balanced), 1 view each")
-  parser.add_argument("--eval-objects", type=int, default=1000,
+  parser.add_argument("--eval-objects", type=int, default=500,
                       help="val and test objects each")
-  parser.add_argument("--epochs", type=int, default=40)
+  parser.add_argument("--epochs", type=int, default=50)
   parser.add_argument("--augs", default="none,mixup_aligned",
                       help="comma-separated augmentations to compare")
   parser.add_argument("--data", default="data/fmnist_demo_inrs")
@@ -49,6 +49,9 @@ def main(argv=None) -> dict:
   parser.add_argument("--devices", type=int, default=2,
                       help="host CPU devices to use (ignored on GPU/TPU)")
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--warmup", type=int, default=100,
+                      help="linear warmup steps (the official 1000 exceed a "
+                      "small run)")
   args = parser.parse_args(argv)
 
   if os.environ.get("JAX_PLATFORMS", "") in ("", "cpu") and args.devices > 1:
@@ -58,6 +61,7 @@ def main(argv=None) -> dict:
   from dws_jax.data import inr_dataset  # pylint: disable=g-import-not-at-top
 
   start = time.perf_counter()
+  load = os.getloadavg()[0]
   inr_config = _load_config(
       ROOT / "configs" / "inrs" / "fmnist.py",
       f"objects={args.objects},val_objects={args.eval_objects},"
@@ -72,6 +76,7 @@ def main(argv=None) -> dict:
     config = _load_config(
         ROOT / "configs" / "fmnist_dwsnet.py",
         f"aug={aug},data={args.data},epochs={args.epochs},seed={args.seed}")
+    config.optim.warmup_steps = args.warmup
     workdir = os.path.join(args.workdir, aug)
     print(f"== DWSNet, aug={aug}: {workdir} ==", flush=True)
     summary = train.train_and_evaluate(config, workdir)
@@ -87,7 +92,7 @@ def main(argv=None) -> dict:
   note = (f"DWSNet on {rows[0]['num_train']} real Fashion-MNIST INRs (1 view), "
           f"{args.eval_objects} val / {args.eval_objects} test INRs, "
           f"{args.epochs} epochs, seed {args.seed}; whole job {elapsed / 60:.1f} "
-          "min.")
+          f"min on {os.cpu_count()} CPU cores (load average {load:.1f} at start).")
   print("\n" + table + "\n" + note)
   results = pathlib.Path(args.results)
   results.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,31 @@ class Split(NamedTuple):
   labels: jax.Array
 
 
+class Normalizer(NamedTuple):
+  """Per-tensor scalars: ``mean.weights[l]`` and ``std.weights[l]`` are ``()``."""
+
+  mean: wsp.WeightSpace
+  std: wsp.WeightSpace
+
+
+def weight_statistics(ws: wsp.WeightSpace) -> Normalizer:
+  """Mean and std of every weight and bias tensor over a batch ``(N, ...)``.
+
+  One scalar per tensor (not per entry), so normalising keeps every
+  permutation symmetry of the weight space exact.
+  """
+  mean = ws.map(lambda x: jnp.mean(x))
+  std = ws.map(lambda x: jnp.maximum(jnp.std(x), 1e-8))
+  return Normalizer(mean, std)
+
+
+def normalize(ws: wsp.WeightSpace, stats: Normalizer | None) -> wsp.WeightSpace:
+  """``(ws - mean) / std`` per tensor; identity when ``stats`` is None."""
+  if stats is None:
+    return ws
+  return jax.tree.map(lambda x, m, s: (x - m) / s, ws, stats.mean, stats.std)
+
+
 def batch_indices(key: jax.Array, step: jax.Array, num_examples: int,
                   batch_size: int) -> jax.Array:
   """Indices ``(batch_size,)`` of step ``step``: epoch-wise shuffling.
@@ -48,7 +73,8 @@ def batch_indices(key: jax.Array, step: jax.Array, num_examples: int,
 
 def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
                     aug_fn: Callable | None, num_classes: int, batch_size: int,
-                    mesh: jax.sharding.Mesh | None = None) -> Callable:
+                    mesh: jax.sharding.Mesh | None = None,
+                    stats: Normalizer | None = None) -> Callable:
   """Returns ``train_step(state, train, key) -> (state, metrics)`` (not jitted).
 
   Args:
@@ -60,6 +86,8 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
     num_classes: ``C``.
     batch_size: global batch size ``B``.
     mesh: when given, the batch is sharded along its ``"data"`` axis.
+    stats: when given, the model sees ``normalize(aug(ws), stats)``:
+      augmentations act on raw weights, as in the official pipeline.
   """
 
   def constrain(tree):
@@ -79,6 +107,7 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
     if aug_fn is not None:
       ws, labels = aug_fn(aug_key, ws, labels)
       ws, labels = constrain(ws), constrain(labels)
+    ws = normalize(ws, stats)
     mutable = list(state.model_state)
 
     def loss_fn(params):
@@ -108,7 +137,8 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
   return train_step
 
 
-def make_eval_step(*, apply_fn: Callable, num_classes: int) -> Callable:
+def make_eval_step(*, apply_fn: Callable, num_classes: int,
+                   stats: Normalizer | None = None) -> Callable:
   """Returns ``eval_step(state, ws, labels, mask) -> sums`` (not jitted).
 
   Inputs are a padded chunk: ``ws`` leaves ``(E, ...)``, ``labels`` ``(E,)``,
@@ -118,8 +148,8 @@ def make_eval_step(*, apply_fn: Callable, num_classes: int) -> Callable:
 
   def eval_step(state: ts.TrainState, ws: wsp.WeightSpace, labels: jax.Array,
                 mask: jax.Array) -> dict[str, Any]:
-    logits = apply_fn({"params": state.params, **state.model_state}, ws,
-                      train=False)
+    logits = apply_fn({"params": state.params, **state.model_state},
+                      normalize(ws, stats), train=False)
     onehot = jax.nn.one_hot(labels, num_classes)
     loss = optax.softmax_cross_entropy(logits, onehot)
     return {"loss_sum": jnp.sum(loss * mask),

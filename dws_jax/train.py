@@ -202,20 +202,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   key = jax.random.key(config.seed)
   repl = parallel.replicated(mesh)
 
-  sample = jax.tree.map(lambda x: jnp.asarray(x[:2]), data.splits["train"].ws)
-
-  @jax.jit
-  def init(init_key):
-    params_key, dropout_key = jax.random.split(init_key)
-    variables = model.init({"params": params_key, "dropout": dropout_key},
-                           sample, train=False)
-    variables = dict(variables)
-    params = variables.pop("params")
-    return ts.TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                         opt_state=tx.init(params), model_state=variables)
-
-  state = jax.jit(init, out_shardings=repl)(
+  # Model init runs op by op: compiling a whole DWSNet init takes minutes on
+  # CPU, while running it eagerly takes seconds. Every process draws the same
+  # values from the same key.
+  sample = jax.tree.map(lambda x: jnp.asarray(np.asarray(x[:2])),
+                        data.splits["train"].ws)
+  params_key, dropout_key = jax.random.split(
       jax.random.fold_in(key, steps.INIT_STREAM))
+  variables = dict(model.init({"params": params_key, "dropout": dropout_key},
+                              sample, train=False))
+  params = variables.pop("params")
+  state = parallel.put_replicated(
+      ts.TrainState(step=np.zeros((), np.int32), params=params,
+                    opt_state=tx.init(params), model_state=variables), mesh)
   num_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params))
 
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"))
@@ -234,16 +233,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   writer = metric_writers.MetricWriter(workdir, start_step, enabled=is_main)
 
   train_data = parallel.put_replicated(data.splits["train"], mesh)
+  stats = (parallel.put_replicated(steps.weight_statistics(
+      jax.tree.map(np.asarray, data.splits["train"].ws)), mesh)
+           if config.data.normalize else None)
   eval_data = {name: _eval_chunks(data.splits[name], _round_up(
       min(config.eval_batch_size, data.splits[name].ws.batch_shape[0]),
       num_devices), mesh) for name in EVAL_SPLITS}
   train_step = jax.jit(
       steps.make_train_step(apply_fn=model.apply, tx=tx, aug_fn=aug_fn,
                             num_classes=num_classes,
-                            batch_size=config.batch_size, mesh=mesh),
+                            batch_size=config.batch_size, mesh=mesh,
+                            stats=stats),
       donate_argnums=(0,), out_shardings=(repl, repl))
   eval_step = jax.jit(steps.make_eval_step(apply_fn=model.apply,
-                                           num_classes=num_classes),
+                                           num_classes=num_classes, stats=stats),
                       out_shardings=repl)
 
   def evaluate(name):

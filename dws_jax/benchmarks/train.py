@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import statistics
 import time
@@ -115,7 +116,8 @@ def main(argv=None) -> dict:
                f"{r['vs_none']:.2f}x |\n" for r in rows))
   note = (f"{args.model} ({num_params:,} params), batch {args.batch}, train set "
           f"{num:,} {source}, {jax.device_count()} {jax.default_backend()} "
-          f"device(s); median of {args.repeats} x {args.steps} steps.")
+          f"device(s), load average {os.getloadavg()[0]:.1f}; median of "
+          f"{args.repeats} x {args.steps} steps.")
   print(table + "\n" + note)
   out = pathlib.Path(args.out)
   out.parent.mkdir(parents=True, exist_ok=True)
