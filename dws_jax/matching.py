@@ -34,17 +34,30 @@ converged is frozen while the others continue); the group order of each sweep
 is drawn once per sweep and shared by the pairs of the batch, so a sweep
 costs one batched LAP solve per group.
 
-Two LAP solvers give the same objective (up to float rounding and ties):
+Three solvers give the same objective (up to float rounding and ties):
 
 * ``"optax"``: ``optax.assignment.hungarian_algorithm``, in the graph; a pure
   function under ``jit`` and ``vmap`` on any backend.
 * ``"scipy"``: ``scipy.optimize.linear_sum_assignment`` on the host, called
   through ``jax.pure_callback`` (one callback per group per sweep for the whole
-  batch, looping scipy over the pairs that are still active), so it also works
-  inside a jitted training step. On CPU it is several times faster than the
-  optax solver.
-* ``"auto"`` (default): ``"scipy"`` when the default backend is CPU, ``"optax"``
+  batch, looping scipy over the pairs that are still active); the similarity
+  matrices and the loop stay in the graph.
+* ``"host"``: the whole coordinate descent of the batch in ONE
+  ``jax.pure_callback``: numpy similarity matrices (one batched matmul per
+  group visit for all the pairs that need it; the terms of leaves no other
+  group permutes are computed once) and scipy LAPs. The group orders of all
+  ``max_iter`` sweeps are drawn in the graph from the key, exactly as the
+  in-graph loop draws them, and passed in as data, so ``"host"`` returns the
+  same permutations as ``"scipy"`` (up to float rounding of ties). Fastest on
+  CPU: no per-sweep round trips.
+* ``"auto"`` (default): ``"host"`` when the default backend is CPU, ``"optax"``
   elsewhere (GPU/TPU, where the host round trip would dominate).
+
+``"scipy"`` and ``"host"`` work inside a jitted training step (and under
+``vmap``); both run on the host CPU. The ``"host"`` similarities are numpy
+(OpenBLAS) matmuls: for wide layers (>= 128) on an oversubscribed CPU,
+multi-threaded OpenBLAS can stall; ``OPENBLAS_NUM_THREADS=1`` or ``"scipy"``
+avoid that.
 
 Example:
   >>> spec = WeightSpaceSpec.siren((2, 32, 32, 1))
@@ -67,7 +80,7 @@ from dws_jax import weight_space as wsp
 
 Array = jax.Array
 
-SOLVERS = ("auto", "optax", "scipy")
+SOLVERS = ("auto", "optax", "scipy", "host")
 
 
 class MatchResult(NamedTuple):
@@ -89,12 +102,12 @@ class MatchResult(NamedTuple):
 
 
 def resolve_solver(solver: str) -> str:
-  """Maps ``"auto"`` to ``"scipy"`` on CPU and ``"optax"`` elsewhere."""
+  """Maps ``"auto"`` to ``"host"`` on CPU and ``"optax"`` elsewhere."""
   if solver not in SOLVERS:
     raise ValueError(f"unknown matching solver {solver!r}; expected one of "
                      f"{SOLVERS}")
   if solver == "auto":
-    return "scipy" if jax.default_backend() == "cpu" else "optax"
+    return "host" if jax.default_backend() == "cpu" else "optax"
   return solver
 
 
@@ -186,6 +199,16 @@ def _solve_optax(sim: Array, active: Array) -> Array:
   return jax.vmap(one)(sim)
 
 
+def _lap_batch(sim: np.ndarray) -> np.ndarray:
+  """Maximising assignments of a stack of matrices: ``(m, n, n) -> (m, n)``."""
+  # One float64 copy of the batch; scipy then neither casts nor negates.
+  cost = np.negative(sim, dtype=np.float64)
+  out = np.empty(sim.shape[:2], np.int32)
+  for i in range(sim.shape[0]):
+    out[i] = scipy.optimize.linear_sum_assignment(cost[i])[1]
+  return out
+
+
 def _host_lap(sim: np.ndarray, active: np.ndarray) -> np.ndarray:
   """Host side of the scipy solver; any leading dims, inactive -> identity."""
   sim = np.asarray(sim)
@@ -193,9 +216,8 @@ def _host_lap(sim: np.ndarray, active: np.ndarray) -> np.ndarray:
   flat = sim.reshape(-1, n, n)
   act = np.broadcast_to(np.asarray(active), sim.shape[:-2]).reshape(-1)
   out = np.broadcast_to(np.arange(n, dtype=np.int32), (flat.shape[0], n)).copy()
-  for i in np.flatnonzero(act):
-    _, cols = scipy.optimize.linear_sum_assignment(flat[i], maximize=True)
-    out[i] = cols
+  idx = np.flatnonzero(act)
+  out[idx] = _lap_batch(flat[idx])
   return out.reshape(sim.shape[:-1])
 
 
@@ -203,6 +225,162 @@ def _solve_scipy(sim: Array, active: Array) -> Array:
   shape = jax.ShapeDtypeStruct(sim.shape[:-1], jnp.int32)
   return jax.pure_callback(_host_lap, shape, sim, active,
                            vmap_method="broadcast_all")
+
+
+# -- host coordinate descent ---------------------------------------------------
+
+
+def _neighbours(spec: wsp.WeightSpaceSpec, leaf_axes) -> list[list[int]]:
+  """Groups sharing a leaf with each group (their similarity depends on it)."""
+  return [sorted({h for axes in leaf_axes.values()
+                  if g in (x for x, _ in axes)
+                  for h, _ in axes if h != g})
+          for g in range(len(spec.permutations))]
+
+
+def _host_descent(spec: wsp.WeightSpaceSpec, atol: float, rtol: float,
+                  orders: np.ndarray, a_w, a_b, b_w, b_b
+                  ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+  """The whole coordinate descent of a batch on the host (``"host"`` solver).
+
+  Same algorithm as the in-graph loop of :func:`weight_matching`, in numpy:
+  per-pair convergence and skipping of groups whose neighbours did not change,
+  the similarity matrices of all the pairs that visit a group in one batched
+  matmul, and one LAP per such pair (see :func:`_lap_batch`).
+
+  Args:
+    spec: weight-space spec.
+    atol, rtol: improvement tolerances of :func:`weight_matching`.
+    orders: ``(*lead, max_iter, G)`` group order of every sweep; ``lead`` are
+      the dims added by ``vmap`` (each has its own orders).
+    a_w, a_b, b_w, b_b: weights and biases of ``a`` and ``b``, leaves
+      ``(*lead, B, ...)``.
+
+  Returns:
+    ``(perms, sweeps)``: int32 ``(*lead, B, n_g)`` per group and ``(*lead, B)``.
+  """
+  groups = spec.permutations
+  orders = np.asarray(orders)
+  lead = orders.shape[:-2]
+  max_iter = orders.shape[-2]
+  batch = np.asarray(a_b[0]).shape[len(lead)]
+  nl = len(lead) + 1
+
+  def flat(leaf):
+    leaf = np.asarray(leaf, np.float32)
+    return leaf.reshape((-1,) + leaf.shape[nl:])
+
+  leaves_a = {("weights", l): flat(x) for l, x in enumerate(a_w)}
+  leaves_a.update({("biases", l): flat(x) for l, x in enumerate(a_b)})
+  leaves_b = {("weights", l): flat(x) for l, x in enumerate(b_w)}
+  leaves_b.update({("biases", l): flat(x) for l, x in enumerate(b_b)})
+  num = leaves_a[("biases", 0)].shape[0]
+  # (N, max_iter, G): every pair follows the orders of its vmap slice.
+  orders = np.repeat(orders.reshape((-1,) + orders.shape[-2:]), batch, axis=0)
+  leaf_axes = _leaf_axes(spec)
+  neighbours = _neighbours(spec, leaf_axes)
+
+  # Per group: the similarity of the leaves that no other group permutes
+  # (constant, ``(N, n, n)``), and for every leaf that another group permutes,
+  # a with the group's axis moved next to the batch, ``(N, n, k)``, b as
+  # ``(N, k, n)`` (permuting the other axis of a weight matrix, which is ``k``,
+  # is then a row gather) and that other group.
+  static, dynamic = [], []
+  for g, group in enumerate(groups):
+    fixed_a, fixed_b, terms = [], [], []
+    for kind, layer, axis in group.axes:
+      others = [o for o, o_axis in leaf_axes[(kind, layer)]
+                if (o, o_axis) != (g, axis)]
+      leaf_a, leaf_b = leaves_a[(kind, layer)], leaves_b[(kind, layer)]
+      if others and leaf_a.ndim != 3:
+        raise ValueError(f"host matching: leaf {kind}[{layer}] has rank "
+                         f"{leaf_a.ndim - 1}; only weight matrices can carry "
+                         "two permutation groups")
+      moved_a = np.moveaxis(leaf_a, axis, 1).reshape(num, group.size, -1)
+      moved_b = np.moveaxis(leaf_b, axis, 1).reshape(num, group.size, -1)
+      if others:
+        terms.append((np.ascontiguousarray(moved_a),
+                      np.ascontiguousarray(moved_b.transpose(0, 2, 1)),
+                      others[0]))
+      else:
+        fixed_a.append(moved_a)
+        fixed_b.append(moved_b)
+    static.append(np.matmul(np.concatenate(fixed_a, axis=2),
+                            np.concatenate(fixed_b, axis=2).transpose(0, 2, 1))
+                  if fixed_a else None)
+    dynamic.append(terms)
+
+  perms = [np.broadcast_to(np.arange(g.size, dtype=np.int32),
+                           (num, g.size)).copy() for g in groups]
+  dirty = np.ones((len(groups), num), bool)
+  active = np.ones((num,), bool)
+  sweeps = np.zeros((num,), np.int32)
+
+  def similarity(g, idx):
+    """``(m, n, n)`` similarity of group ``g`` for the pairs ``idx``."""
+    whole = idx.size == num
+    sim = None
+    if static[g] is not None:
+      sim = static[g].copy() if whole else static[g][idx]
+    for a, b_t, other in dynamic[g]:
+      b_t = b_t[idx[:, None], perms[other][idx]]
+      term = np.matmul(a if whole else a[idx], b_t)
+      sim = term if sim is None else sim + term
+    return sim
+
+  for it in range(max_iter):
+    if not active.any():
+      break
+    progress = np.zeros((num,), bool)
+    for k in range(len(groups)):
+      step = orders[:, it, k]
+      for g in np.unique(step[active]):
+        todo = active & dirty[g] & (step == g)
+        idx = np.flatnonzero(todo)
+        dirty[g] &= ~todo
+        if not idx.size:
+          continue
+        sim = similarity(g, idx)
+        old = perms[g][idx]
+        new = _lap_batch(sim)
+        rows = (np.arange(idx.size)[:, None], np.arange(old.shape[1]))
+        old_vals = sim[rows + (old,)].astype(np.float64)
+        new_vals = sim[rows + (new,)].astype(np.float64)
+        gain = np.sum(new_vals - old_vals, axis=-1)
+        tol = np.maximum(atol, rtol * np.sum(np.abs(old_vals), axis=-1))
+        better = idx[gain > tol]
+        perms[g][better] = new[gain > tol]
+        for h in neighbours[g]:
+          dirty[h][better] = True
+        progress[better] = True
+    sweeps += active
+    active &= progress
+  out_perms = tuple(p.reshape(lead + (batch, p.shape[-1])) for p in perms)
+  return out_perms, sweeps.reshape(lead + (batch,))
+
+
+def _sweep_orders(key: Array, num_groups: int, max_iter: int) -> Array:
+  """``(max_iter, G)`` group order of every sweep, drawn as the loop does."""
+
+  def draw(key, _):
+    key, sub = jax.random.split(key)
+    return key, jax.random.permutation(sub, num_groups).astype(jnp.int32)
+
+  return jax.lax.scan(draw, key, None, length=max_iter)[1]
+
+
+def _solve_host(key: Array, a: wsp.WeightSpace, b: wsp.WeightSpace,
+                spec: wsp.WeightSpaceSpec, max_iter: int, atol: float,
+                rtol: float) -> tuple[tuple[Array, ...], Array]:
+  """Perms ``(B, n_g)`` and sweeps ``(B,)`` from one host callback."""
+  num = a.batch_shape[0]
+  orders = _sweep_orders(key, len(spec.permutations), max_iter)
+  shapes = (tuple(jax.ShapeDtypeStruct((num, g.size), jnp.int32)
+                  for g in spec.permutations),
+            jax.ShapeDtypeStruct((num,), jnp.int32))
+  fn = functools.partial(_host_descent, spec, float(atol), float(rtol))
+  return jax.pure_callback(fn, shapes, orders, a.weights, a.biases, b.weights,
+                           b.biases, vmap_method="broadcast_all")
 
 
 # -- coordinate descent ---------------------------------------------------------
@@ -228,7 +406,8 @@ def weight_matching(key: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace,
       may be empty).
     ws_b: weight space to align, same shapes as ``ws_a``.
     spec: weight-space spec; the groups are ``spec.permutations``.
-    solver: ``"auto"``, ``"optax"`` or ``"scipy"`` (see module docstring).
+    solver: ``"auto"``, ``"optax"``, ``"scipy"`` or ``"host"`` (see module
+      docstring).
     max_iter: maximum number of sweeps (>= 1).
     atol: absolute improvement below which a group counts as converged.
     rtol: relative improvement (of the group's current objective) below which
@@ -268,10 +447,12 @@ def weight_matching(key: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace,
   # leaf. A group whose neighbours did not change since its last solve has the
   # same similarity matrix, for which its permutation is already the LAP
   # optimum: it is skipped (same result, fewer LAP solves).
-  neighbours = [sorted({h for axes in leaf_axes.values()
-                        if g in (x for x, _ in axes)
-                        for h, _ in axes if h != g})
-                for g in range(len(groups))]
+  neighbours = _neighbours(spec, leaf_axes)
+  if solver == "host":
+    perms, sweeps = _solve_host(key, a, b, spec, max_iter, atol, rtol)
+    obj = objective(a, wsp.permute(b, perms, spec))
+    return MatchResult(tuple(unflatten(p) for p in perms), unflatten(obj0),
+                       unflatten(obj), unflatten(sweeps))
 
   def make_branch(g):
     def branch(perms, dirty, active):

@@ -181,7 +181,8 @@ def mixup_aligned(key: Array, ws_a: wsp.WeightSpace, y_a: Array,
     ws_a, y_a, ws_b, y_b: as in :func:`mixup`.
     spec: weight-space spec.
     alpha_dist, beta_alpha: as in :func:`mixup`.
-    solver: LAP solver of the matching (``"auto"``, ``"optax"``, ``"scipy"``).
+    solver: solver of the matching (``"auto"``, ``"optax"``, ``"scipy"``,
+      ``"host"``).
     max_iter: maximum matching sweeps.
 
   Returns:
@@ -197,17 +198,67 @@ def mixup_aligned(key: Array, ws_a: wsp.WeightSpace, y_a: Array,
 # -- batches ---------------------------------------------------------------------
 
 
+def gather_batch(x: Array, idx: Array) -> Array:
+  """``x[idx]`` along the leading (batch) dim, for any mesh axis type.
+
+  On a mesh with ``Explicit`` axes (e.g. ``jax.make_mesh``'s default) a gather
+  needs its output sharding spelled out: the result keeps the sharding of
+  ``x`` (batch-sharded in, batch-sharded out). Elsewhere (no mesh, or ``Auto``
+  axes as :func:`dws_jax.parallel.make_mesh` builds) it is plain ``x[idx]``.
+
+  Args:
+    x: array ``(P, ...)``.
+    idx: int array ``(B,)`` of indices into ``range(P)``.
+
+  Returns:
+    ``(B, ...)`` array.
+  """
+  sharding = _explicit_sharding(x)
+  if sharding is not None:
+    return x.at[idx].get(out_sharding=sharding)
+  return x[idx]
+
+
+def _explicit_sharding(x: Array):
+  """``x``'s sharding if it lives on a mesh with ``Explicit`` axes, else None."""
+  sharding = getattr(jax.typeof(x), "sharding", None)
+  mesh = getattr(sharding, "mesh", None)
+  if mesh is not None and jax.sharding.AxisType.Explicit in getattr(
+      mesh, "axis_types", ()):
+    return sharding
+  return None
+
+
+def _like_batch(tree, ref: Array):
+  """Shards the leading dim of every leaf of ``tree`` as that of ``ref``.
+
+  Only on ``Explicit`` meshes, where ``vmap`` needs every mapped input sharded
+  alike along the batch (e.g. replicated per-pair keys next to a
+  batch-sharded weight space); elsewhere ``tree`` is returned unchanged.
+  """
+  sharding = _explicit_sharding(ref)
+  if sharding is None:
+    return tree
+  batch_axis = sharding.spec[0] if len(sharding.spec) else None
+
+  def put(x):
+    spec = jax.sharding.PartitionSpec(batch_axis, *([None] * (x.ndim - 1)))
+    return jax.sharding.reshard(x, spec)
+
+  return jax.tree.map(put, tree)
+
+
 def _pick_partners(key: Array, ws: wsp.WeightSpace, labels: Array,
                    partner_pool: Pool | None
                    ) -> tuple[wsp.WeightSpace, Array]:
   num = ws.batch_shape[0]
   if partner_pool is None:
     idx = partner_indices(key, num)
-    return ws[idx], labels[idx]
-  pool_ws, pool_labels = partner_pool
-  pool_size = pool_ws.batch_shape[0]
-  idx = jax.random.randint(key, (num,), 0, pool_size)
-  return pool_ws[idx], pool_labels[idx]
+  else:
+    ws, labels = partner_pool
+    idx = jax.random.randint(key, (num,), 0, ws.batch_shape[0])
+  take = lambda x: gather_batch(x, idx)
+  return jax.tree.map(take, ws), take(labels)
 
 
 def _check_batch(spec, ws, labels, partner_pool, name):
@@ -283,9 +334,12 @@ def batch_mixup(key: Array, ws: wsp.WeightSpace, labels: Array,
   num = ws.batch_shape[0]
   k_partner, k_pairs, k_anchor, k_match = jax.random.split(key, 4)
   ws_b, y_b = _pick_partners(k_partner, ws, labels, partner_pool)
+  ref = jax.tree.leaves(ws)[0]
+  labels, ws_b, y_b = _like_batch((labels, ws_b, y_b), ref)
   if anchor_aug is not None:
-    ws = jax.vmap(anchor_aug)(jax.random.split(k_anchor, num), ws)
-  pair_keys = jax.random.split(k_pairs, num)
+    ws = jax.vmap(anchor_aug)(
+        _like_batch(jax.random.split(k_anchor, num), ref), ws)
+  pair_keys = _like_batch(jax.random.split(k_pairs, num), ref)
   opts = dict(alpha_dist=alpha_dist, beta_alpha=beta_alpha)
   if variant == "vanilla":
     return jax.vmap(lambda k, a, ya, b, yb: mixup(k, a, ya, b, yb, **opts))(
@@ -398,8 +452,8 @@ def mixup_aligned_factory(spec: wsp.WeightSpaceSpec, *,
   Args:
     spec: weight-space spec.
     alpha_dist, beta_alpha, reference_compat: as :func:`mixup_factory`.
-    solver: ``"auto"`` (scipy on CPU, optax elsewhere), ``"optax"``,
-      ``"scipy"``.
+    solver: ``"auto"`` (host on CPU, optax elsewhere), ``"optax"``,
+      ``"scipy"``, ``"host"`` (see :mod:`dws_jax.matching`).
     max_iter: maximum weight matching sweeps (official: 100).
 
   Returns:

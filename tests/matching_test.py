@@ -63,7 +63,8 @@ class PlantedTest(parameterized.TestCase):
     a = siren_like(k1, spec, (100,))
     perms = matching.random_permutations(k2, spec, (100,))
     b = dws_jax.permute(a, perms, spec)
-    solvers = ("optax", "scipy") if width == 32 else ("scipy",)
+    solvers = {32: ("optax", "scipy", "host"), 64: ("scipy", "host"),
+               128: ("scipy",)}[width]
     for solver in solvers:
       res = matching.weight_matching(k3, a, b, spec, solver=solver)
       ok = is_inverse(perms, res.perms)
@@ -73,8 +74,8 @@ class PlantedTest(parameterized.TestCase):
                                  rtol=1e-5)
       self.assertTrue(np.all(res.sweeps >= 2))  # one to find, one to confirm
 
-  @parameterized.parameters(("optax", 32, 32), ("scipy", 64, 64))
-  def test_objective_at_least_planted_with_noise(self, solver, width, num):
+  @parameterized.parameters((("optax",), 32, 32), (("scipy", "host"), 64, 64))
+  def test_objective_at_least_planted_with_noise(self, solvers, width, num):
     spec = dws_jax.WeightSpaceSpec.siren((2, width, width, width, 1))
     k1, k2, k3, k4 = jax.random.split(jax.random.key(7), 4)
     a = siren_like(k1, spec, (num,))
@@ -83,11 +84,12 @@ class PlantedTest(parameterized.TestCase):
         lambda x: 0.05 * jnp.std(x) * jax.random.normal(
             jax.random.fold_in(k4, x.size), x.shape), a)
     b = dws_jax.permute(a + noise, perms, spec)
-    res = matching.weight_matching(k3, a, b, spec, solver=solver)
     inverse = tuple(jnp.argsort(p, axis=-1) for p in perms)
     planted = matching.objective(a, dws_jax.permute(b, inverse, spec))
-    self.assertTrue(np.all(np.asarray(res.objective)
-                           >= np.asarray(planted) * (1 - 1e-6)))
+    for solver in solvers:
+      res = matching.weight_matching(k3, a, b, spec, solver=solver)
+      self.assertTrue(np.all(np.asarray(res.objective)
+                             >= np.asarray(planted) * (1 - 1e-6)), solver)
 
 
 class MatchingTest(parameterized.TestCase):
@@ -98,7 +100,7 @@ class MatchingTest(parameterized.TestCase):
     k1, k2, k3 = jax.random.split(jax.random.key(3), 3)
     a, b = make(k1, spec, (64,)), make(k2, spec, (64,))
     res = {s: matching.weight_matching(k3, a, b, spec, solver=s)
-           for s in ("optax", "scipy")}
+           for s in ("optax", "scipy", "host")}
     atol = 1e-6 * objective_scale(a, b)
     for r in res.values():
       np.testing.assert_allclose(r.objective_init, matching.objective(a, b),
@@ -111,10 +113,13 @@ class MatchingTest(parameterized.TestCase):
           rtol=1e-6, atol=atol)
     self.assertGreater(float(jnp.mean(res["scipy"].objective
                                       - res["scipy"].objective_init)), 0.0)
-    np.testing.assert_allclose(res["optax"].objective, res["scipy"].objective,
-                               rtol=1e-5, atol=atol)
+    for s in ("optax", "host"):
+      np.testing.assert_allclose(res[s].objective, res["scipy"].objective,
+                                 rtol=1e-5, atol=atol, err_msg=s)
+    # Same group orders as the in-graph loop: same sweeps per pair.
+    np.testing.assert_array_equal(res["host"].sweeps, res["scipy"].sweeps)
 
-  @parameterized.parameters("optax", "scipy")
+  @parameterized.parameters("optax", "scipy", "host")
   def test_permuted_function_unchanged(self, solver):
     spec = dws_jax.WeightSpaceSpec.dwsnets_inr((2, 32, 32, 1))
     k1, k2, k3 = jax.random.split(jax.random.key(4), 3)
@@ -127,7 +132,7 @@ class MatchingTest(parameterized.TestCase):
         dws_jax.render(aligned, grid, spec, sin="exact"),
         dws_jax.render(b, grid, spec, sin="exact"), atol=1e-5)
 
-  @parameterized.parameters("optax", "scipy")
+  @parameterized.parameters("optax", "scipy", "host")
   def test_vmap_and_unbatched_equal_loop(self, solver):
     spec = dws_jax.WeightSpaceSpec.siren((2, 8, 12, 6, 1))  # unequal widths
     k1, k2, k3 = jax.random.split(jax.random.key(5), 3)
@@ -147,9 +152,10 @@ class MatchingTest(parameterized.TestCase):
     spec = dws_jax.WeightSpaceSpec.siren((2, 32, 32, 1))
     k1, k2 = jax.random.split(jax.random.key(6))
     a, b = normal_ws(k1, spec, (2, 3)), normal_ws(k2, spec, (2, 3))
-    res = matching.weight_matching(k1, a, b, spec, max_iter=1)
-    self.assertEqual(res.perms[0].shape, (2, 3, 32))
-    np.testing.assert_array_equal(res.sweeps, np.ones((2, 3)))
+    for solver in ("scipy", "host"):
+      res = matching.weight_matching(k1, a, b, spec, max_iter=1, solver=solver)
+      self.assertEqual(res.perms[0].shape, (2, 3, 32))
+      np.testing.assert_array_equal(res.sweeps, np.ones((2, 3)))
     full = matching.weight_matching(k1, a, b, spec)
     self.assertTrue(np.all(full.sweeps >= 1) and np.all(full.sweeps <= 100))
     self.assertGreater(int(full.sweeps.max()), 1)
@@ -157,10 +163,12 @@ class MatchingTest(parameterized.TestCase):
   def test_no_hidden_layers(self):
     spec = dws_jax.WeightSpaceSpec.siren((3, 2))
     a = normal_ws(jax.random.key(0), spec, (5,))
-    res = matching.weight_matching(jax.random.key(1), a, a, spec)
-    self.assertEqual(res.perms, ())
-    np.testing.assert_allclose(res.objective, matching.objective(a, a),
-                               rtol=1e-6)
+    for solver in ("scipy", "host"):
+      res = matching.weight_matching(jax.random.key(1), a, a, spec,
+                                     solver=solver)
+      self.assertEqual(res.perms, ())
+      np.testing.assert_allclose(res.objective, matching.objective(a, a),
+                                 rtol=1e-6)
 
   def test_random_permutations_are_permutations(self):
     spec = dws_jax.WeightSpaceSpec.siren((2, 7, 5, 1))
@@ -186,7 +194,7 @@ class MatchingTest(parameterized.TestCase):
       matching.weight_matching(key, a, a, other)
 
   def test_auto_solver(self):
-    expected = "scipy" if jax.default_backend() == "cpu" else "optax"
+    expected = "host" if jax.default_backend() == "cpu" else "optax"
     self.assertEqual(matching.resolve_solver("auto"), expected)
 
 

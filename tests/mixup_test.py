@@ -123,7 +123,7 @@ class BatchTest(parameterized.TestCase):
     assert_trees_close(self, out_ws, ref_ws)
     np.testing.assert_allclose(out_y, ref_y, rtol=1e-6)
 
-  @parameterized.parameters("scipy", "optax")
+  @parameterized.parameters("scipy", "optax", "host")
   def test_batch_aligned(self, solver):
     ws, y, _ = random_batch(jax.random.key(7), 12)
     key = jax.random.key(8)
@@ -139,6 +139,26 @@ class BatchTest(parameterized.TestCase):
     aligned, _ = matching.align(k_match, ws, ws[idx], SPEC, solver=solver)
     assert_trees_close(self, out_ws, mixup.interpolate(alpha, ws, aligned))
     np.testing.assert_allclose(render(aligned), render(ws[idx]), atol=1e-5)
+
+  @parameterized.parameters("explicit", "auto")
+  def test_batch_sharded_on_mesh(self, axis_type):
+    # jax.make_mesh defaults to Explicit axes; dws_jax.parallel builds Auto.
+    types = {"explicit": jax.sharding.AxisType.Explicit,
+             "auto": jax.sharding.AxisType.Auto}
+    mesh = jax.make_mesh((1,), ("data",), axis_types=(types[axis_type],))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(
+        "data"))
+    ws, y, _ = random_batch(jax.random.key(17), 8)
+    key = jax.random.key(18)
+    for variant in ("vanilla", "aligned"):
+      fn = jax.jit(lambda k, w, l, v=variant: mixup.batch_mixup(
+          k, w, l, SPEC, variant=v, solver="host"))
+      with jax.set_mesh(mesh):
+        out_ws, out_y = fn(key, jax.device_put(ws, sharding),
+                           jax.device_put(y, sharding))
+      ref_ws, ref_y = fn(key, ws, y)
+      assert_trees_close(self, out_ws, ref_ws)
+      np.testing.assert_allclose(out_y, ref_y, rtol=1e-6)
 
   def test_partner_pool_reference_compat(self):
     ws, y, _ = random_batch(jax.random.key(9), 8)
@@ -259,10 +279,11 @@ class FittedInrTest(absltest.TestCase):
     key = jax.random.key(2)
     a, b = self.ws[:32], self.ws[32:]
     res = {s: matching.weight_matching(key, a, b, SPEC, solver=s)
-           for s in ("optax", "scipy")}
+           for s in ("optax", "scipy", "host")}
     scale = float(jnp.max(matching.objective(a.map(jnp.abs), b.map(jnp.abs))))
-    np.testing.assert_allclose(res["optax"].objective, res["scipy"].objective,
-                               rtol=1e-5, atol=1e-6 * scale)
+    for s in ("optax", "host"):
+      np.testing.assert_allclose(res[s].objective, res["scipy"].objective,
+                                 rtol=1e-5, atol=1e-6 * scale, err_msg=s)
     self.assertTrue(np.all(np.asarray(res["scipy"].objective)
                            >= np.asarray(res["scipy"].objective_init)))
 

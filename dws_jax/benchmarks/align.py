@@ -11,6 +11,9 @@ INRs, timed for
 * ``optax``: the whole step jitted, LAPs by ``optax.assignment.hungarian_algorithm``;
 * ``scipy``: the whole step jitted, LAPs by scipy through ``jax.pure_callback``
   (one callback per group per sweep for the whole batch);
+* ``host``: the whole step jitted, the whole coordinate descent of the batch
+  in one ``jax.pure_callback`` (numpy similarities, scipy LAPs); the CPU
+  default;
 * ``reference loop``: one pair at a time as in the official data loader
   (torch tensors in the state-dict layout, coordinate descent with
   ``scipy.optimize.linear_sum_assignment`` per group, then permute and mix),
@@ -247,6 +250,7 @@ def main(argv):
   del argv
   num = _NUM.value
   spec = wsp.WeightSpaceSpec.dwsnets_inr(SIZES)
+  load_start = os.getloadavg()[0]
   start = time.perf_counter()
   ws, psnr = make_inrs(jax.random.key(0), spec, num, _INRS.value,
                        _FIT_STEPS.value)
@@ -258,7 +262,7 @@ def main(argv):
   partner_idx = np.asarray(mixup.partner_indices(k_partner, num))
 
   rows = {}
-  for solver in ("optax", "scipy"):
+  for solver in ("optax", "scipy", "host"):
     step = jax.jit(lambda k, w, y, s=solver: mixup.batch_mixup(
         k, w, y, spec, variant="aligned", solver=s))
     start = time.perf_counter()
@@ -298,7 +302,9 @@ def main(argv):
       fit_median_psnr=None if psnr is None else float(np.median(psnr)),
       fit_seconds=fit_s, backend=jax.default_backend(),
       auto_solver=matching.resolve_solver("auto"), cpu_count=os.cpu_count(),
-      machine=platform.machine(), jax=jax.__version__, rows=rows)
+      machine=platform.machine(), jax=jax.__version__,
+      load_avg_1min=dict(start=load_start, end=os.getloadavg()[0]),
+      reps=_REPS.value, ref_reps=_REF_REPS.value, rows=rows)
   os.makedirs(_OUT.value, exist_ok=True)
   with open(os.path.join(_OUT.value, "bench_align.json"), "w") as f:
     json.dump(result, f, indent=2)
@@ -308,13 +314,18 @@ def main(argv):
       + (f", {_FIT_STEPS.value} fit steps, median {result['fit_median_psnr']:.1f}"
          " dB" if psnr is not None else "")
       + f"), backend {result['backend']}, {result['cpu_count']} CPU cores.",
+      f"Machine load (1-min load average) {load_start:.1f} at the start, "
+      f"{result['load_avg_1min']['end']:.1f} at the end: times are the best of "
+      f"{_REPS.value} runs (reference loop: {_REF_REPS.value}), all paths "
+      "measured in this run.",
       "",
       "| path | ms / batch | ms / pair | speedup vs reference loop | mean sweeps "
       "| mean objective gain |",
       "|---|---|---|---|---|---|",
   ]
   names = {"optax": "JAX, optax Hungarian (jit)",
-           "scipy": "JAX, scipy via pure_callback (jit)",
+           "scipy": "JAX, scipy LAPs, one pure_callback per group visit (jit)",
+           "host": "JAX, whole descent in one pure_callback (jit)",
            "reference_loop": "reference-style per-pair loop (torch + scipy)"}
   for k, row in rows.items():
     lines.append(f"| {names[k]} | {row['ms_per_batch']:.1f} | "
