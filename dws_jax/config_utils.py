@@ -9,6 +9,8 @@ fields from the defaults given.
 
 from __future__ import annotations
 
+import json
+
 import ml_collections
 
 
@@ -63,3 +65,21 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
                        f"{', '.join(defaults)}")
     result[key] = _convert(key, value.strip(), defaults[key])
   return result
+
+
+def to_dict(config) -> dict:
+  """A ConfigDict (or plain mapping) as JSON-compatible nested dicts."""
+  if isinstance(config, ml_collections.ConfigDict):
+    return json.loads(config.to_json_best_effort(sort_keys=True))
+  return json.loads(json.dumps(config, sort_keys=True))
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+  """``{"a": {"b": 1}} -> {"a.b": 1}``."""
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update(flatten(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = v
+  return out

@@ -27,6 +27,7 @@ import numpy as np
 import tqdm
 
 from dws_jax import checkpointing
+from dws_jax import config_utils
 from dws_jax import metric_writers
 from dws_jax import optim
 from dws_jax import parallel
@@ -54,20 +55,6 @@ def load_data(config: ml_collections.ConfigDict) -> InrData:
   return inr_dataset.load_for_training(config.data.dir, views=config.data.views)
 
 
-def _config_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  return json.loads(config.to_json_best_effort(sort_keys=True))
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, dict):
-      out.update(_flatten(v, f"{prefix}{k}."))
-    else:
-      out[f"{prefix}{k}"] = v
-  return out
-
-
 def prepare_workdir(config: ml_collections.ConfigDict, workdir: str,
                     overwrite: bool) -> None:
   """Creates ``workdir`` or checks it was made by the same config.
@@ -77,13 +64,13 @@ def prepare_workdir(config: ml_collections.ConfigDict, workdir: str,
       names the differing keys) and ``overwrite`` is False.
   """
   path = os.path.join(workdir, CONFIG_FILE)
-  current = _config_dict(config)
+  current = config_utils.to_dict(config)
   if os.path.exists(path):
     with open(path) as f:
       previous = json.load(f)
     if previous != current:
       if not overwrite:
-        old, new = _flatten(previous), _flatten(current)
+        old, new = config_utils.flatten(previous), config_utils.flatten(current)
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
                             for k in diff[:8])

@@ -49,6 +49,7 @@ import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
 
+from dws_jax import config_utils
 from dws_jax import fitting
 from dws_jax import siren
 from dws_jax import weight_space as wsp
@@ -101,25 +102,9 @@ def spec_from_config(config: ml_collections.ConfigDict) -> wsp.WeightSpaceSpec:
                                    output_offset=inr.output_offset)
 
 
-def _to_dict(config) -> dict[str, Any]:
-  if isinstance(config, ml_collections.ConfigDict):
-    return json.loads(config.to_json_best_effort(sort_keys=True))
-  return json.loads(json.dumps(config, sort_keys=True))
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, dict):
-      out.update(_flatten(v, f"{prefix}{k}."))
-    else:
-      out[f"{prefix}{k}"] = v
-  return out
-
-
 def _identity(config: dict[str, Any], source_sha: str) -> dict[str, Any]:
   """The config keys that define the data (everything but RUNTIME_KEYS)."""
-  flat = _flatten(config)
+  flat = config_utils.flatten(config)
   kept = {k: v for k, v in flat.items()
           if not any(k == r or k.startswith(r + ".") for r in RUNTIME_KEYS)}
   kept["source.sha256"] = source_sha
@@ -226,7 +211,7 @@ def _shard_names(plan: _SplitPlan, shard_size: int) -> list[tuple[str, int, int]
 
 def _metadata(config, plans, source_sha) -> dict[str, Any]:
   spec = spec_from_config(config)
-  cfg = _to_dict(config)
+  cfg = config_utils.to_dict(config)
   return {
       "format_version": FORMAT_VERSION,
       "config": cfg,
@@ -426,7 +411,7 @@ def generate(config: ml_collections.ConfigDict, out_dir: str | os.PathLike, *,
                                     plan.object_ids[pos], views)
         yield keys, plan.images[pos].reshape(len(pos), -1, 1)
 
-    runtime = {k: v for k, v in _flatten(_to_dict(config)).items()
+    runtime = {k: v for k, v in config_utils.flatten(config_utils.to_dict(config)).items()
                if any(k == r or k.startswith(r + ".") for r in RUNTIME_KEYS)}
     runtime["num_devices"] = int(fitter.mesh.devices.size)
     try:
