@@ -161,6 +161,16 @@ class ExactSymmetryTest(parameterized.TestCase):
     np.testing.assert_array_equal(np.sort(library.random_ranks(
         jax.random.key(1), 1500)), np.arange(1500))  # sort-based beyond 1024
 
+  @parameterized.parameters(*SPECS)
+  def test_permutation_equals_permute(self, spec_name):
+    spec = SPECS[spec_name]
+    ws = _random_inrs(jax.random.key(0), spec, 3)
+    keys = jax.random.split(jax.random.key(2), 3)
+    got = jax.jit(jax.vmap(augment.permutation(spec)))(keys, ws)
+    perms = [jnp.stack(p) for p in zip(*[library._group_perms(k, spec)
+                                         for k in keys])]
+    chex.assert_trees_all_equal(got, dws.permute(ws, perms, spec))
+
   def test_symmetries_reject_wrong_activation(self):
     relu = dws.WeightSpaceSpec((2, 8, 1), activation="relu")
     tanh = dws.WeightSpaceSpec((2, 8, 1), activation="tanh")

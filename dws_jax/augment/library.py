@@ -551,36 +551,74 @@ def quantile(spec: wsp.WeightSpaceSpec, q_max: float = 0.1) -> SampleAug:
 # -- architecture symmetries -----------------------------------------------------
 
 
+def _leaf_permuter(spec: wsp.WeightSpaceSpec):
+  """``fn(perms, ws) -> ws``: :func:`dws_jax.permute` with one gather per leaf.
+
+  For every leaf the groups acting on its row and column axes are combined
+  into one flat source index, ``W'[i, j] = W.ravel()[r[i] d_out + c[j]]`` with
+  ``r``/``c`` the row/column permutation (identity where no group acts), so a
+  hidden weight matrix permuted on both axes takes one gather instead of two.
+  Equal to ``wsp.permute(ws, perms, spec)`` bitwise.
+  """
+  axes: dict[tuple[str, int], dict[int, int]] = {}
+  for g, group in enumerate(spec.permutations):
+    for kind, layer, axis in group.axes:
+      axes.setdefault((kind, layer), {})[axis] = g
+
+  def apply(perms, ws):
+    updates = {}
+    for (kind, layer), by_axis in axes.items():
+      leaf = ws.weights[layer] if kind == "weights" else ws.biases[layer]
+      if leaf.ndim == 1:
+        updates[(kind, layer)] = jnp.take(leaf, perms[by_axis[-1]])
+        continue
+      d_in, d_out = leaf.shape
+      rows = perms[by_axis[-2]] if -2 in by_axis else jnp.arange(d_in)
+      cols = perms[by_axis[-1]] if -1 in by_axis else jnp.arange(d_out)
+      index = rows[:, None] * d_out + cols[None, :]
+      updates[(kind, layer)] = jnp.take(leaf.reshape(-1), index)
+    return wsp.replace_leaves(ws, updates)
+
+  return apply
+
+
 @register("permutation", "sample")
 def permutation(spec: wsp.WeightSpaceSpec) -> SampleAug:
   """Independent uniform permutation of the neurons of every hidden layer.
 
-  Groups and the axes they act on come from ``spec.permutations``; applied
-  with :func:`dws_jax.permute`. Each group's permutation is the ranks of
-  hashed words (:func:`random_ranks`), all groups from one seed with disjoint
-  counters. Function-preserving for any activation (the
-  official ``--permutation`` flag).
+  Groups and the axes they act on come from ``spec.permutations``; the result
+  equals :func:`dws_jax.permute` with these permutations (applied with one
+  gather per leaf, :func:`_leaf_permuter`). Each group's permutation is the
+  ranks of hashed words (:func:`_ranks`), all groups from one seed with
+  disjoint counters. Function-preserving for any activation (the official
+  ``--permutation`` flag).
 
   Returns:
     ``aug(key, ws) -> ws`` on one unbatched weight space.
   """
   groups = spec.permutations
+  apply = _leaf_permuter(spec)
 
   def aug(key: Array, ws: wsp.WeightSpace) -> wsp.WeightSpace:
     _check_sample(spec, ws, "permutation")
     if not groups:
       return ws
-    seed, offset, perms = _seed(key), 0, []
-    for group in groups:  # one hashed stream, disjoint counters per group
-      if group.size > 1024:
-        perms.append(jax.random.permutation(jax.random.fold_in(key, offset),
-                                            group.size))
-      else:
-        perms.append(_ranks(entry_bits(seed, (group.size,), offset)))
-      offset += group.size
-    return wsp.permute(ws, perms, spec)
+    return apply(_group_perms(key, spec), ws)
 
   return aug
+
+
+def _group_perms(key: Array, spec: wsp.WeightSpaceSpec) -> list[Array]:
+  """One random permutation ``(size,)`` per group of ``spec.permutations``."""
+  seed, offset, perms = _seed(key), 0, []
+  for group in spec.permutations:  # one hashed stream, disjoint counters
+    if group.size > 1024:
+      perms.append(jax.random.permutation(jax.random.fold_in(key, offset),
+                                          group.size))
+    else:
+      perms.append(_ranks(entry_bits(seed, (group.size,), offset)))
+    offset += group.size
+  return perms
 
 
 @register("siren_negation", "sample")
