@@ -225,34 +225,128 @@ class DeepSetLayer(nn.Module):
     return gamma - lam
 
 
+# Attention logits per chunk of the batch (elements of the ``(c, G, n, n)``
+# tensor): small enough to stay in cache, which matters more on CPU than the
+# extra loop iterations.
+ATTENTION_CHUNK_ELEMENTS = 2**18
+
+
+def _attend(q: Array, k: Array, v: Array) -> Array:
+  """``softmax(q^T k) v^T`` per head: ``(B, G, d, n)`` each -> ``(B, G, d, n)``."""
+  logits = jnp.einsum("bgdn,bgdm->bgnm", q, k)
+  attn = jax.nn.softmax(logits, axis=-1)
+  return jnp.einsum("bgnm,bgdm->bgdn", attn, v)
+
+
+def stacked_attention(q: Array, k: Array, v: Array,
+                      chunk_elements: int = ATTENTION_CHUNK_ELEMENTS) -> Array:
+  """Dot-product attention over many independent heads at once.
+
+  Args:
+    q: queries ``(B, G, d, n)``, already scaled; ``G`` stacks every head of
+      every set layer that shares the set size ``n`` and head width ``d``.
+    k: keys ``(B, G, d, n)``.
+    v: values ``(B, G, d, n)``.
+    chunk_elements: the batch is processed in chunks (``lax.map``, recomputed
+      in the backward pass) whose ``(c, G, n, n)`` attention tensor has at
+      most this many elements (at least one sample per chunk).
+
+  Returns:
+    ``(B, G, d, n)``: ``out[b, g, :, i] = sum_j softmax_j(q_i . k_j) v_j``.
+  """
+  batch, groups, _, n = q.shape
+  target = max(1, chunk_elements // (groups * n * n))
+  chunk = max(c for c in range(1, min(batch, target) + 1) if batch % c == 0)
+  if chunk == batch:
+    return _attend(q, k, v)
+  split = lambda x: x.reshape((batch // chunk, chunk) + x.shape[1:])
+  body = jax.checkpoint(lambda args: _attend(*args))
+  out = jax.lax.map(body, (split(q), split(k), split(v)))
+  return out.reshape(q.shape)
+
+
+def _to_heads(x: Array, num_heads: int) -> Array:
+  """``(B, n, H * d)`` -> ``(B, H, d, n)``."""
+  batch, n, features = x.shape
+  x = x.reshape(batch, n, num_heads, features // num_heads)
+  return jnp.transpose(x, (0, 2, 3, 1))
+
+
+def _from_heads(x: Array) -> Array:
+  """``(B, H, d, n)`` -> ``(B, n, H * d)``."""
+  batch, heads, d, n = x.shape
+  return jnp.transpose(x, (0, 3, 1, 2)).reshape(batch, n, heads * d)
+
+
+def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]]
+                        ) -> list[Array]:
+  """The attention part of several SABs, as one stacked attention per shape.
+
+  Args:
+    jobs: ``(q, k, v, num_heads)`` per SAB, ``q, k, v`` of shape
+      ``(B, n, F)`` (projections, unscaled); heads of all SABs with equal
+      ``n`` and head width ``F / num_heads`` are stacked into one
+      :func:`stacked_attention`.
+
+  Returns:
+    Per SAB ``(B, n, F)``: ``Q + softmax(Q K^T / sqrt(F)) V`` per head.
+  """
+  shapes: dict[tuple[int, int], list[int]] = {}
+  for j, (q, _, _, heads) in enumerate(jobs):
+    shapes.setdefault((q.shape[1], q.shape[2] // heads), []).append(j)
+  outs: list[Array | None] = [None] * len(jobs)
+  for members in shapes.values():
+    qs, ks, vs, sizes = [], [], [], []
+    for j in members:
+      q, k, v, heads = jobs[j]
+      qs.append(_to_heads(q, heads) * (1.0 / math.sqrt(q.shape[-1])))
+      ks.append(_to_heads(k, heads))
+      vs.append(_to_heads(v, heads))
+      sizes.append(heads)
+    cat = lambda xs: xs[0] if len(xs) == 1 else jnp.concatenate(xs, axis=1)
+    o = stacked_attention(cat(qs), cat(ks), cat(vs))
+    offsets = [0]
+    for h in sizes:
+      offsets.append(offsets[-1] + h)
+    for j, lo, hi in zip(members, offsets[:-1], offsets[1:]):
+      outs[j] = jobs[j][0] + _from_heads(o[:, lo:hi])
+  return outs
+
+
 class SAB(nn.Module):
   """Set attention block (Lee et al. 2019) as in DWSNets, without LayerNorm.
 
   ``O = Q + softmax(Q K^T / sqrt(features)) V`` per head, then
   ``O + relu(Dense(O))``. Input ``(B, n, F_in)``, output ``(B, n, features)``.
+  :meth:`project` and :meth:`output` split the block around its attention so
+  that a layer can run the attention of many SABs at once
+  (:func:`multi_sab_attention`).
   """
 
   features: int
   num_heads: int = 8
   init_scale: float = 1.0
 
-  @nn.compact
-  def __call__(self, x: Array) -> Array:
+  def setup(self):
     if self.features % self.num_heads:
       raise ValueError(
           f"SAB: output features {self.features} are not divisible by "
           f"num_heads={self.num_heads}")
-    dense = lambda name: nn.Dense(self.features, name=name,
-                                  kernel_init=dws_kernel_init(self.init_scale),
-                                  bias_init=dws_bias_init)
-    q, k, v = dense("fc_q")(x), dense("fc_k")(x), dense("fc_v")(x)
-    heads = lambda t: t.reshape(t.shape[:-1] + (self.num_heads, -1))
-    qh, kh, vh = heads(q), heads(k), heads(v)
-    logits = jnp.einsum("bnhd,bmhd->bhnm", qh, kh) / math.sqrt(self.features)
-    attn = jax.nn.softmax(logits, axis=-1)
-    out = qh + jnp.einsum("bhnm,bmhd->bnhd", attn, vh)
-    out = out.reshape(q.shape)
-    return out + nn.relu(dense("fc_o")(out))
+    dense = lambda: nn.Dense(self.features,
+                             kernel_init=dws_kernel_init(self.init_scale),
+                             bias_init=dws_bias_init)
+    self.fc_q, self.fc_k, self.fc_v, self.fc_o = (dense() for _ in range(4))
+
+  def project(self, x: Array) -> tuple[Array, Array, Array, int]:
+    """``(B, n, F_in)`` -> ``(Q, K, V, num_heads)``, each ``(B, n, features)``."""
+    return self.fc_q(x), self.fc_k(x), self.fc_v(x), self.num_heads
+
+  def output(self, o: Array) -> Array:
+    """``O + relu(Dense(O))`` for the attention output ``O`` ``(B, n, F)``."""
+    return o + nn.relu(self.fc_o(o))
+
+  def __call__(self, x: Array) -> Array:
+    return self.output(multi_sab_attention([self.project(x)])[0])
 
 
 class SetLayer(nn.Module):
@@ -266,15 +360,28 @@ class SetLayer(nn.Module):
   use_bias: bool = True
   init_scale: float = 1.0
 
-  @nn.compact
+  def setup(self):
+    if self.set_layer == "ds":
+      self.ds = DeepSetLayer(self.features, self.reduction, self.n_fc_layers,
+                             self.use_bias, self.init_scale)
+    elif self.set_layer == "sab":
+      self.sab = SAB(self.features, self.num_heads, self.init_scale)
+    else:
+      raise ValueError(
+          f"unknown set_layer {self.set_layer!r}; expected one of {SET_LAYERS}")
+
+  def project(self, x: Array) -> tuple[Array, Array, Array, int]:
+    """SAB only: see :meth:`SAB.project`."""
+    return self.sab.project(x)
+
+  def output(self, o: Array) -> Array:
+    """SAB only: see :meth:`SAB.output`."""
+    return self.sab.output(o)
+
   def __call__(self, x: Array) -> Array:
     if self.set_layer == "ds":
-      return DeepSetLayer(self.features, self.reduction, self.n_fc_layers,
-                          self.use_bias, self.init_scale, name="ds")(x)
-    if self.set_layer == "sab":
-      return SAB(self.features, self.num_heads, self.init_scale, name="sab")(x)
-    raise ValueError(
-        f"unknown set_layer {self.set_layer!r}; expected one of {SET_LAYERS}")
+      return self.ds(x)
+    return self.sab(x)
 
 
 class KroneckerSetLayer(nn.Module):
@@ -314,7 +421,11 @@ class DWSBlock(nn.Module):
     set_layer, reduction, n_fc_layers, num_heads, use_bias, init_scale: see
       :class:`DWSLayer`.
 
-  Input ``(B, *src_axes, F_in)``; output ``(B, *tgt_axes, features)``.
+  Input ``(B, *src_axes, F_in)``; output ``(B, *tgt_axes, features)``. The map
+  is :meth:`prepare` (steps 1-2 of the module docstring), the equivariant map
+  on the shared axes (step 3) and :meth:`finish` (step 4); for SAB blocks a
+  layer runs step 3 as :meth:`project`, a stacked attention and
+  :meth:`output`.
   """
 
   src: TensorInfo
@@ -327,8 +438,34 @@ class DWSBlock(nn.Module):
   use_bias: bool = True
   init_scale: float = 1.0
 
-  @nn.compact
-  def __call__(self, x: Array) -> Array:
+  @property
+  def shared_groups(self) -> list[int]:
+    """Groups of both source and target, in target order."""
+    src_groups = set(self.src.groups)
+    return [g for g in self.tgt.groups if g in src_groups]
+
+  @property
+  def uses_sab(self) -> bool:
+    return self.set_layer == "sab" and len(self.shared_groups) == 1
+
+  def setup(self):
+    fixed_out = [a.size for a in self.tgt.axes if a.group is None]
+    out_features = self.features * math.prod(fixed_out)
+    shared = self.shared_groups
+    if not shared:
+      self.mlp = MLP(out_features, self.n_fc_layers, self.use_bias,
+                     self.init_scale)
+    elif len(shared) == 1:
+      self.set = SetLayer(out_features, self.set_layer, self.reduction,
+                          self.n_fc_layers, self.num_heads, self.use_bias,
+                          self.init_scale)
+    else:
+      self.kron = KroneckerSetLayer(out_features, self.reduction,
+                                    self.n_fc_layers, self.use_bias,
+                                    self.init_scale)
+
+  def prepare(self, x: Array) -> Array:
+    """Pools and flattens: ``(B, *src_axes, F_in)`` -> ``(B, *shared, F')``."""
     src, tgt = self.src, self.tgt
     batch = x.shape[0]
     if x.shape[1:-1] != tuple(a.size for a in src.axes):
@@ -344,25 +481,27 @@ class DWSBlock(nn.Module):
     if pool:
       x = reduce(x, pool, self.reduction)
     # 2. Shared axes first (in target order), fixed axes into the features.
-    shared = [g for g in tgt.groups if g in {a.group for a in kept}]
+    shared = self.shared_groups
     order = [1 + [a.group for a in kept].index(g) for g in shared]
     order += [1 + i for i, a in enumerate(kept) if a.group is None]
     x = jnp.transpose(x, (0, *order, x.ndim - 1))
-    shared_sizes = x.shape[1:1 + len(shared)]
-    x = x.reshape((batch, *shared_sizes, -1))
-    # 3. The equivariant map on the shared axes.
+    return x.reshape((batch, *x.shape[1:1 + len(shared)], -1))
+
+  def project(self, x: Array) -> tuple[Array, Array, Array, int]:
+    """SAB blocks: ``(Q, K, V, heads)`` of the prepared input ``(B, n, F')``."""
+    return self.set.project(x)
+
+  def output(self, o: Array) -> Array:
+    """SAB blocks: the SAB's output from its attention output ``(B, n, F)``."""
+    return self.set.output(o)
+
+  def finish(self, y: Array) -> Array:
+    """``(B, *shared, F_out)`` -> ``(B, *tgt_axes, features)`` (broadcast)."""
+    tgt = self.tgt
+    batch = y.shape[0]
+    shared = self.shared_groups
+    shared_sizes = y.shape[1:1 + len(shared)]
     fixed_out = [a.size for a in tgt.axes if a.group is None]
-    out_features = self.features * math.prod(fixed_out)
-    if not shared:
-      y = MLP(out_features, self.n_fc_layers, self.use_bias, self.init_scale,
-              name="mlp")(x)
-    elif len(shared) == 1:
-      y = SetLayer(out_features, self.set_layer, self.reduction,
-                   self.n_fc_layers, self.num_heads, self.use_bias,
-                   self.init_scale, name="set")(x)
-    else:
-      y = KroneckerSetLayer(out_features, self.reduction, self.n_fc_layers,
-                            self.use_bias, self.init_scale, name="kron")(x)
     # 4. Unflatten fixed target axes, insert and broadcast missing groups.
     y = y.reshape((batch, *shared_sizes, *fixed_out, self.features))
     labels = [("g", g) for g in shared]
@@ -374,16 +513,31 @@ class DWSBlock(nn.Module):
         y = y[..., None, :]
         labels.append(label)
     perm = [1 + labels.index(label) for label in target_labels]
-    y = jnp.transpose(y, (0, *perm, y.ndim - 1))
+    return jnp.transpose(y, (0, *perm, y.ndim - 1))
+
+  def equivariant_map(self, x: Array) -> Array:
+    """Step 3 on the prepared input: ``(B, *shared, F')`` -> ``(B, *shared, F_out)``."""
+    shared = self.shared_groups
+    if not shared:
+      return self.mlp(x)
+    if len(shared) == 1:
+      return self.set(x)
+    return self.kron(x)
+
+  def __call__(self, x: Array) -> Array:
+    y = self.finish(self.equivariant_map(self.prepare(x)))
     return jnp.broadcast_to(
-        y, (batch, *(a.size for a in tgt.axes), self.features))
+        y, (y.shape[0], *(a.size for a in self.tgt.axes), self.features))
 
 
 class DWSLayer(nn.Module):
   """The DWSNets equivariant layer between feature weight spaces.
 
   ``out[t] = sum_s block_{s->t}(in[s]) / (2L)`` over all tensors ``s, t`` of
-  the selected blocks (the ``1/(2L)`` normalisation of the reference).
+  the selected blocks (the ``1/(2L)`` normalisation of the reference). The
+  attention of all SAB blocks runs as one stacked attention per set size
+  and head width (:func:`multi_sab_attention`); block outputs are summed
+  with broadcasting, without materialising each block's full-size output.
 
   Attributes:
     spec: the weight-space spec (layer sizes and permutation groups).
@@ -421,23 +575,35 @@ class DWSLayer(nn.Module):
           f"DWSLayer: got {len(leaves) // 2} layers, the spec has "
           f"{self.spec.num_layers} (layer_sizes={self.spec.layer_sizes})")
     outs = [None] * len(infos)
+
+    def add(t, y):
+      outs[t] = y if outs[t] is None else outs[t] + y
+
+    sab_blocks, jobs = [], []
     for s, src in enumerate(infos):
       for t, tgt in enumerate(infos):
         if block_kind(src, tgt) not in self.blocks:
           continue
-        y = DWSBlock(src, tgt, self.features, self.set_layer, self.reduction,
-                     self.n_fc_layers, self.num_heads, self.use_bias,
-                     self.init_scale, name=f"{src.name}_to_{tgt.name}")(
-                         leaves[s])
-        outs[t] = y if outs[t] is None else outs[t] + y
+        block = DWSBlock(src, tgt, self.features, self.set_layer,
+                         self.reduction, self.n_fc_layers, self.num_heads,
+                         self.use_bias, self.init_scale,
+                         name=f"{src.name}_to_{tgt.name}")
+        if block.uses_sab:
+          sab_blocks.append((t, block))
+          jobs.append(block.project(block.prepare(leaves[s])))
+        else:
+          add(t, block.finish(
+              block.equivariant_map(block.prepare(leaves[s]))))
+    for (t, block), o in zip(sab_blocks, multi_sab_attention(jobs)):
+      add(t, block.finish(block.output(o)))
     batch = leaves[0].shape[0]
     norm = 1.0 / len(infos)
     result = []
     for t, tgt in enumerate(infos):
+      shape = (batch, *(a.size for a in tgt.axes), self.features)
       if outs[t] is None:  # Target not reached by the selected blocks.
-        outs[t] = jnp.zeros((batch, *(a.size for a in tgt.axes), self.features),
-                            leaves[0].dtype)
-      result.append(outs[t] * norm)
+        outs[t] = jnp.zeros(shape, leaves[0].dtype)
+      result.append(jnp.broadcast_to(outs[t] * norm, shape))
     return from_leaves(result, self.spec.num_layers)
 
 
