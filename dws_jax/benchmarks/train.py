@@ -27,12 +27,9 @@ import time
 AUGS = (
     ("none", "none"),
     ("input-space", "translate"),
-    ("input-space", "rotate"),
     ("data-agnostic", "gaussian_noise"),
-    ("data-agnostic", "quantile"),
     ("symmetry", "siren_negation|siren_bias|permutation"),
     ("MixUp", "mixup"),
-    ("MixUp", "mixup_perm"),
     ("MixUp", "mixup_aligned"),
 )
 
@@ -42,8 +39,8 @@ def main(argv=None) -> dict:
   parser.add_argument("--data", default=None, help="INR dataset dir (optional)")
   parser.add_argument("--num", type=int, default=10_000)
   parser.add_argument("--batch", type=int, default=256)
-  parser.add_argument("--steps", type=int, default=10, help="timed steps per repeat")
-  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--steps", type=int, default=5, help="timed steps per repeat")
+  parser.add_argument("--repeats", type=int, default=2)
   parser.add_argument("--model", default="dwsnet")
   parser.add_argument("--out", default="results/bench_train")
   args = parser.parse_args(argv)
