@@ -12,7 +12,8 @@ the process that ran it (each model runs in its own subprocess, peak RSS from
 Optionally (``--reference-code DIR``, a local checkout of the official
 deep-weight-space-augmentations code, never part of this repository) the
 official PyTorch DWSNet (``CannibalModelForClassification``) is timed in the
-same run on the same inputs, for a same-run ratio.
+same run on random inputs of the same shapes; the same-run ratio is only
+meaningful when the machine is otherwise idle.
 
   python -m dws_jax.benchmarks.models [--reference-code /path/to/official]
 
@@ -197,31 +198,36 @@ def _spawn(args, worker: str) -> dict:
 def _table(results, batch) -> str:
   lines = [
       "| model | implementation | params (official) | batch | ms/step | "
-      "samples/s | peak RSS (GiB) | vs official |",
-      "|---|---|---|---|---|---|---|---|"]
+      "samples/s | first step (compile) s | peak RSS (GiB) | vs official |",
+      "|---|---|---|---|---|---|---|---|---|"]
   torch_dws = next((r for r in results if r.get("impl", "").startswith(
       "official") and "error" not in r), None)
   for r in results:
     if "error" in r:
-      lines.append(f"| {r['model']} | failed: {r['error']} | | | | | | |")
+      lines.append(f"| {r['model']} | failed: {r['error']} | | | | | | | |")
       continue
     official = r.get("official_params")
     params = f"{r['params']:,}" + (f" ({official:,})" if official else "")
     ratio = ""
-    if r["impl"] == "dws_jax" and r["model"] == "dwsnet" and torch_dws:
-      ratio = (f"{torch_dws['step_s'] / r['step_s']:.1f}x faster per step "
-               "(same run)")
-    elif r["impl"] == "dws_jax" and r["model"] in REFERENCE:
+    if r["impl"] == "dws_jax" and r["model"] in REFERENCE:
       ref_s, ref_b = REFERENCE[r["model"]]
-      ratio = (f"{r['samples_per_s'] / (ref_b / ref_s):.1f}x samples/s "
-               f"(reference {ref_b / ref_s:.1f}/s at batch {ref_b})")
+      ratio = (f"{r['samples_per_s'] / (ref_b / ref_s):.2f}x samples/s "
+               f"(reference {ref_b / ref_s:.1f}/s at batch {ref_b}, measured "
+               "alone)")
+      if r["model"] == "dwsnet" and torch_dws:
+        # Both timed in this run, one after the other: the ratio is only as
+        # reliable as the machine load was steady.
+        ratio += (f"; same run: {torch_dws['step_s'] / r['step_s']:.2f}x per "
+                  "step")
+    first = (f"{r['first_step_s']:.1f}" if "first_step_s" in r else "")
     batch_col = str(r["batch"])
     if r.get("micro_batch", r["batch"]) != r["batch"]:
       batch_col += f" ({r['micro_batch']} at a time)"
     lines.append(
-        f"| {r['model']} | {r['impl']} | {params} | {batch_col} | "
+        f"| {r['model']}{'*' if r.get('merged_from_earlier_run') else ''} | "
+        f"{r['impl']} | {params} | {batch_col} | "
         f"{1000 * r['step_s']:.0f} | {r['samples_per_s']:.1f} | "
-        f"{r['peak_rss_gib']:.2f} | {ratio} |")
+        f"{first} | {r['peak_rss_gib']:.2f} | {ratio} |")
   del batch
   return "\n".join(lines)
 
@@ -252,8 +258,14 @@ def main(argv=None):
   if args.merge and (out / "bench_models.json").exists():
     previous = json.loads((out / "bench_models.json").read_text())["results"]
     rerun = {(r["model"], r.get("impl", "dws_jax")[:5]) for r in results}
+    # An earlier official-model row is no same-run comparison for a re-run
+    # dws_jax DWSNet: drop it.
+    if ("dwsnet", "dws_j") in rerun:
+      rerun.add(("dwsnet", "offic"))
     kept = [r for r in previous
             if (r["model"], r.get("impl", "dws_jax")[:5]) not in rerun]
+    for r in kept:
+      r["merged_from_earlier_run"] = True
     results = kept + results
     results.sort(key=lambda r: (ORDER.index(r["model"]),
                                 r.get("impl", "") != "dws_jax"))
@@ -266,7 +278,11 @@ def main(argv=None):
   header = (
       f"Training step (forward + backward + Adam, jitted, median of "
       f"{args.steps} after warm-up) on 2->32->32->1 INRs, 10 classes, default "
-      f"configs; {os.cpu_count()} CPU cores, load average {load:.1f} at start. "
+      f"configs; {os.cpu_count()} CPU cores, load average {load:.1f} at start "
+      f"and {os.getloadavg()[0]:.1f} at the end (other processes share the "
+      "machine; at a load above the core count every time here is inflated). "
+      "First step = trace + compile + one step. Rows marked * are kept from "
+      "an earlier run (--merge), measured under that run's load. "
       "Peak RSS is that of the whole process running the model. Reference "
       "(official PyTorch, measured earlier on this machine): DWSNet 850 ms per "
       "step at batch 256; relational transformer 18.9 s per step at batch 64 "
