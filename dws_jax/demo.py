@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
                       help="train objects (class-balanced), 1 view each")
   parser.add_argument("--eval-objects", type=int, default=500,
                       help="val and test objects each")
-  parser.add_argument("--epochs", type=int, default=20)
+  parser.add_argument("--epochs", type=int, default=15)
   parser.add_argument("--batch", type=int, default=64,
                       help="batch size (the official 256 takes 4x fewer steps "
                       "per epoch, too few for a small run)")
@@ -82,6 +82,10 @@ def main(argv=None) -> dict:
         f"aug={aug},data={args.data},epochs={args.epochs},seed={args.seed},"
         f"batch={args.batch}")
     config.optim.warmup_steps = args.warmup
+    # Host-side weight matching (pure_callback) inside a step that also runs
+    # XLA:CPU collectives over several host devices can stall the collective
+    # rendezvous, so training uses one CPU device (fitting uses --devices).
+    config.num_devices = 1
     config.optim.lr = args.lr
     workdir = os.path.join(args.workdir, aug)
     print(f"== DWSNet, aug={aug}: {workdir} ==", flush=True)

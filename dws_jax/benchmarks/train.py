@@ -85,8 +85,9 @@ def main(argv=None) -> dict:
     step_fns[aug] = jax.jit(steps.make_train_step(
         apply_fn=model.apply, tx=tx, aug_fn=aug_fn, num_classes=10,
         batch_size=args.batch), donate_argnums=(0,))
-    states[aug] = ts.TrainState(jnp.zeros((), jnp.int32), params,
-                                tx.init(params), variables)
+    own = jax.tree.map(jnp.copy, params)  # each state is donated separately
+    states[aug] = ts.TrainState(jnp.zeros((), jnp.int32), own, tx.init(own),
+                                variables)
     states[aug], metrics = step_fns[aug](states[aug], train, jax.random.key(4))
     jax.block_until_ready(metrics)  # compile + warm up
 
