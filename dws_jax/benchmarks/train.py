@@ -109,7 +109,7 @@ def main(argv=None) -> dict:
                  "epoch_s": (num // args.batch) * t, "vs_none": t / base})
   table = ("| family | augmentation | ms/step | samples/s | epoch (s) | step time vs none |\n"
            "|---|---|---|---|---|---|\n" + "".join(
-               f"| {r['family']} | `{r['aug']}` | {r['ms_per_step']:.0f} | "
+               f"| {r['family']} | `{r['aug'].replace('|', chr(92) + '|')}` | {r['ms_per_step']:.0f} | "
                f"{r['samples_per_s']:.0f} | {r['epoch_s']:.1f} | "
                f"{r['vs_none']:.2f}x |\n" for r in rows))
   note = (f"{args.model} ({num_params:,} params), batch {args.batch}, train set "
