@@ -55,12 +55,20 @@ def data_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P("data"))
 
 
-def put_replicated(tree, mesh: Mesh):
-  """Places host arrays (identical on every process) replicated on the mesh."""
-  sharding = replicated(mesh)
+def put_global(tree, sharding: jax.sharding.Sharding):
+  """Places host arrays (identical on every process) with ``sharding``.
+
+  Each process supplies the slices its devices hold, so this works on one
+  host and on many.
+  """
 
   def put(x):
     x = np.asarray(x)
     return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
 
   return jax.tree.map(put, tree)
+
+
+def put_replicated(tree, mesh: Mesh):
+  """Places host arrays (identical on every process) replicated on the mesh."""
+  return put_global(tree, replicated(mesh))

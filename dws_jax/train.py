@@ -129,7 +129,7 @@ def _check_data(data: InrData, config: ml_collections.ConfigDict,
 
 
 def _eval_chunks(split: steps.Split, chunk: int, mesh):
-  """Pads a split to whole chunks; yields device (ws, labels, mask) chunks."""
+  """Pads a split to whole chunks; returns the device (ws, labels, mask) chunks."""
   num = split.ws.batch_shape[0]
   total = max(chunk, math.ceil(num / chunk) * chunk)
   pad = lambda x: np.concatenate(
@@ -139,13 +139,9 @@ def _eval_chunks(split: steps.Split, chunk: int, mesh):
   mask = np.concatenate([np.ones(num, np.float32),
                          np.zeros(total - num, np.float32)])
   sharding = parallel.data_sharded(mesh)
-  out = []
-  for start in range(0, total, chunk):
-    piece = jax.tree.map(lambda x: x[start:start + chunk], (ws, labels, mask))
-    out.append(jax.tree.map(
-        lambda x: jax.make_array_from_callback(
-            x.shape, sharding, lambda idx, x=x: x[idx]), piece))
-  return out
+  return [parallel.put_global(
+      jax.tree.map(lambda x, start=start: x[start:start + chunk], (ws, labels, mask)),
+      sharding) for start in range(0, total, chunk)]
 
 
 @dataclasses.dataclass
