@@ -45,7 +45,10 @@ Three solvers give the same objective (up to float rounding and ties):
 * ``"host"``: the whole coordinate descent of the batch in ONE
   ``jax.pure_callback``: numpy similarity matrices (one batched matmul per
   group visit for all the pairs that need it; the terms of leaves no other
-  group permutes are computed once) and scipy LAPs. The group orders of all
+  group permutes are computed once) and, per group visit, the LAPs of all the
+  pairs that need one in a single call to lapx's batched Jonker-Volgenant
+  solver (native, without the GIL, on ``lap_threads`` threads; exact, like
+  scipy's). The group orders of all
   ``max_iter`` sweeps are drawn in the graph from the key, exactly as the
   in-graph loop draws them, and passed in as data, so ``"host"`` returns the
   same permutations as ``"scipy"`` (up to float rounding of ties). Fastest on
@@ -72,6 +75,7 @@ from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import lap
 import numpy as np
 import optax
 import scipy.optimize
@@ -200,13 +204,31 @@ def _solve_optax(sim: Array, active: Array) -> Array:
 
 
 def _lap_batch(sim: np.ndarray) -> np.ndarray:
-  """Maximising assignments of a stack of matrices: ``(m, n, n) -> (m, n)``."""
+  """Maximising assignments of a stack of matrices: ``(m, n, n) -> (m, n)``.
+
+  One ``scipy.optimize.linear_sum_assignment`` call per matrix (``"scipy"``).
+  """
   # One float64 copy of the batch; scipy then neither casts nor negates.
   cost = np.negative(sim, dtype=np.float64)
   out = np.empty(sim.shape[:2], np.int32)
   for i in range(sim.shape[0]):
     out[i] = scipy.optimize.linear_sum_assignment(cost[i])[1]
   return out
+
+
+def _lap_batch_threaded(sim: np.ndarray, threads: int) -> np.ndarray:
+  """As :func:`_lap_batch`, with lapx's batched Jonker-Volgenant solver.
+
+  ``lap.lapjvh_batch`` solves the whole stack in native code without the GIL,
+  on ``threads`` worker threads (``0``: one per CPU core; ``1``: serial). Like
+  scipy it returns an exact optimum (ties may be broken differently, with the
+  same objective).
+  """
+  if not sim.shape[0]:
+    return np.empty(sim.shape[:2], np.int32)
+  cost = np.negative(sim, dtype=np.float64)
+  _, cols = lap.lapjvh_batch(cost, return_cost=False, n_threads=threads)
+  return np.stack(cols).astype(np.int32)
 
 
 def _host_lap(sim: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -239,18 +261,20 @@ def _neighbours(spec: wsp.WeightSpaceSpec, leaf_axes) -> list[list[int]]:
 
 
 def _host_descent(spec: wsp.WeightSpaceSpec, atol: float, rtol: float,
-                  orders: np.ndarray, a_w, a_b, b_w, b_b
+                  lap_threads: int, orders: np.ndarray, a_w, a_b, b_w, b_b
                   ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
   """The whole coordinate descent of a batch on the host (``"host"`` solver).
 
   Same algorithm as the in-graph loop of :func:`weight_matching`, in numpy:
   per-pair convergence and skipping of groups whose neighbours did not change,
   the similarity matrices of all the pairs that visit a group in one batched
-  matmul, and one LAP per such pair (see :func:`_lap_batch`).
+  matmul, and the LAPs of those pairs in one batched native call (see
+  :func:`_lap_batch_threaded`).
 
   Args:
     spec: weight-space spec.
     atol, rtol: improvement tolerances of :func:`weight_matching`.
+    lap_threads: LAP worker threads (``0``: one per CPU core).
     orders: ``(*lead, max_iter, G)`` group order of every sweep; ``lead`` are
       the dims added by ``vmap`` (each has its own orders).
     a_w, a_b, b_w, b_b: weights and biases of ``a`` and ``b``, leaves
@@ -342,7 +366,7 @@ def _host_descent(spec: wsp.WeightSpaceSpec, atol: float, rtol: float,
           continue
         sim = similarity(g, idx)
         old = perms[g][idx]
-        new = _lap_batch(sim)
+        new = _lap_batch_threaded(sim, lap_threads)
         rows = (np.arange(idx.size)[:, None], np.arange(old.shape[1]))
         old_vals = sim[rows + (old,)].astype(np.float64)
         new_vals = sim[rows + (new,)].astype(np.float64)
@@ -371,14 +395,16 @@ def _sweep_orders(key: Array, num_groups: int, max_iter: int) -> Array:
 
 def _solve_host(key: Array, a: wsp.WeightSpace, b: wsp.WeightSpace,
                 spec: wsp.WeightSpaceSpec, max_iter: int, atol: float,
-                rtol: float) -> tuple[tuple[Array, ...], Array]:
+                rtol: float, lap_threads: int
+                ) -> tuple[tuple[Array, ...], Array]:
   """Perms ``(B, n_g)`` and sweeps ``(B,)`` from one host callback."""
   num = a.batch_shape[0]
   orders = _sweep_orders(key, len(spec.permutations), max_iter)
   shapes = (tuple(jax.ShapeDtypeStruct((num, g.size), jnp.int32)
                   for g in spec.permutations),
             jax.ShapeDtypeStruct((num,), jnp.int32))
-  fn = functools.partial(_host_descent, spec, float(atol), float(rtol))
+  fn = functools.partial(_host_descent, spec, float(atol), float(rtol),
+                         int(lap_threads))
   return jax.pure_callback(fn, shapes, orders, a.weights, a.biases, b.weights,
                            b.biases, vmap_method="broadcast_all")
 
@@ -393,11 +419,11 @@ def _flatten_batch(ws: wsp.WeightSpace, batch_shape) -> wsp.WeightSpace:
 
 @functools.partial(jax.jit,
                    static_argnames=("spec", "solver", "max_iter", "atol",
-                                    "rtol"))
+                                    "rtol", "lap_threads"))
 def weight_matching(key: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace,
                     spec: wsp.WeightSpaceSpec, *, solver: str = "auto",
                     max_iter: int = 100, atol: float = 1e-12,
-                    rtol: float = 1e-6) -> MatchResult:
+                    rtol: float = 1e-6, lap_threads: int = 0) -> MatchResult:
   """Finds hidden-neuron permutations of ``b`` that best match ``a``.
 
   Args:
@@ -412,6 +438,9 @@ def weight_matching(key: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace,
     atol: absolute improvement below which a group counts as converged.
     rtol: relative improvement (of the group's current objective) below which
       a group counts as converged.
+    lap_threads: worker threads of the ``"host"`` solver's batched LAPs
+      (``0``, default: one per CPU core; ``1``: serial). The threads run while
+      the jitted computation waits for the callback.
 
   Returns:
     :class:`MatchResult`; ``permute(ws_b, result.perms, spec)`` is ``b``
@@ -420,6 +449,10 @@ def weight_matching(key: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace,
   solver = resolve_solver(solver)
   if int(max_iter) != max_iter or max_iter < 1:
     raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+  if (isinstance(lap_threads, bool) or int(lap_threads) != lap_threads
+      or lap_threads < 0):
+    raise ValueError("lap_threads must be an integer >= 0 (0: one per CPU "
+                     f"core), got {lap_threads!r}")
   spec.validate(ws_a, name="weight_matching(ws_a)")
   spec.validate(ws_b, name="weight_matching(ws_b)")
   if ws_a.batch_shape != ws_b.batch_shape:
@@ -449,7 +482,8 @@ def weight_matching(key: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace,
   # optimum: it is skipped (same result, fewer LAP solves).
   neighbours = _neighbours(spec, leaf_axes)
   if solver == "host":
-    perms, sweeps = _solve_host(key, a, b, spec, max_iter, atol, rtol)
+    perms, sweeps = _solve_host(key, a, b, spec, max_iter, atol, rtol,
+                                lap_threads)
     obj = objective(a, wsp.permute(b, perms, spec))
     return MatchResult(tuple(unflatten(p) for p in perms), unflatten(obj0),
                        unflatten(obj), unflatten(sweeps))

@@ -292,7 +292,8 @@ def batch_mixup(key: Array, ws: wsp.WeightSpace, labels: Array,
                 spec: wsp.WeightSpaceSpec | None = None, *,
                 variant: str = "vanilla", alpha_dist: str = "uniform",
                 beta_alpha: float = 1.0, solver: str = "auto",
-                max_iter: int = 100, partner_pool: Pool | None = None,
+                max_iter: int = 100, lap_threads: int = 0,
+                partner_pool: Pool | None = None,
                 anchor_aug: Callable[[Array, wsp.WeightSpace],
                                      wsp.WeightSpace] | None = None
                 ) -> tuple[wsp.WeightSpace, Array]:
@@ -314,7 +315,8 @@ def batch_mixup(key: Array, ws: wsp.WeightSpace, labels: Array,
     spec: weight-space spec (needed for ``"perm"`` and ``"aligned"``).
     variant: ``"vanilla"``, ``"perm"`` or ``"aligned"``.
     alpha_dist, beta_alpha: distribution of ``alpha`` (see :func:`mixup`).
-    solver, max_iter: weight matching options for ``"aligned"``.
+    solver, max_iter, lap_threads: weight matching options for ``"aligned"``
+      (see :func:`dws_jax.matching.weight_matching`).
     partner_pool: ``(ws_pool (P, ...), labels_pool (P, C))``: draw partners
       uniformly from this pool instead of the batch (reference behaviour, see
       module docstring).
@@ -352,7 +354,7 @@ def batch_mixup(key: Array, ws: wsp.WeightSpace, labels: Array,
   k_alpha, _ = jax.vmap(jax.random.split, out_axes=1)(pair_keys)
   alpha = jax.vmap(lambda k: sample_alpha(k, **opts))(k_alpha)
   ws_b, _ = matching.align(k_match, ws, ws_b, spec, solver=solver,
-                           max_iter=max_iter)
+                           max_iter=max_iter, lap_threads=lap_threads)
   return interpolate(alpha, ws, ws_b), mix_labels(alpha, labels, y_b)
 
 
@@ -373,7 +375,11 @@ def _check_alpha(alpha_dist, beta_alpha, name):
                      "alpha_dist='beta' (alpha ~ U(0, 1) otherwise)")
 
 
-def _check_matching(solver, max_iter, name):
+def _check_matching(solver, max_iter, lap_threads, name):
+  if (isinstance(lap_threads, bool)
+      or not isinstance(lap_threads, (int, np.integer)) or lap_threads < 0):
+    raise ValueError(f"{name}: lap_threads must be an integer >= 0 (0: one "
+                     f"per CPU core), got {lap_threads!r}")
   if solver not in matching.SOLVERS:
     raise ValueError(f"{name}: unknown solver {solver!r}; expected one of "
                      f"{matching.SOLVERS}")
@@ -446,6 +452,7 @@ def mixup_perm_factory(spec: wsp.WeightSpaceSpec, *,
 def mixup_aligned_factory(spec: wsp.WeightSpaceSpec, *,
                           alpha_dist: str = "uniform", beta_alpha: float = 1.0,
                           solver: str = "auto", max_iter: int = 100,
+                          lap_threads: int = 0,
                           reference_compat: bool = False) -> registry.BatchAug:
   """Registry factory of alignment-based MixUp (``"mixup_aligned"``).
 
@@ -455,16 +462,18 @@ def mixup_aligned_factory(spec: wsp.WeightSpaceSpec, *,
     solver: ``"auto"`` (host on CPU, optax elsewhere), ``"optax"``,
       ``"scipy"``, ``"host"`` (see :mod:`dws_jax.matching`).
     max_iter: maximum weight matching sweeps (official: 100).
+    lap_threads: LAP threads of the ``"host"`` solver (0: one per CPU core).
 
   Returns:
     ``fn(key, ws (B, ...), labels (B, C)[, partner_pool]) -> (ws, labels)``.
   """
   _check_alpha(alpha_dist, beta_alpha, "mixup_aligned")
-  _check_matching(solver, max_iter, "mixup_aligned")
+  _check_matching(solver, max_iter, lap_threads, "mixup_aligned")
   compat = _check_bool(reference_compat, "reference_compat", "mixup_aligned")
   return _make_batch_fn("mixup_aligned", compat, spec=spec, variant="aligned",
                         alpha_dist=alpha_dist, beta_alpha=beta_alpha,
-                        solver=solver, max_iter=int(max_iter))
+                        solver=solver, max_iter=int(max_iter),
+                        lap_threads=int(lap_threads))
 
 
 def _build_anchor_aug(spec, anchor_augs, reference_compat):
@@ -505,6 +514,7 @@ def combine_factory(spec: wsp.WeightSpaceSpec, *,
                     anchor_augs: Sequence[Any] = COMBINE_ANCHOR_AUGS,
                     alpha_dist: str = "uniform", beta_alpha: float = 1.0,
                     solver: str = "auto", max_iter: int = 100,
+                    lap_threads: int = 0,
                     reference_compat: bool = False) -> registry.BatchAug:
   """Registry factory of the official ``combine`` composite.
 
@@ -517,7 +527,7 @@ def combine_factory(spec: wsp.WeightSpaceSpec, *,
     spec: weight-space spec.
     anchor_augs: names, or ``(name, hparams)`` pairs, of registered ``"sample"``
       augmentations.
-    alpha_dist, beta_alpha, solver, max_iter: as
+    alpha_dist, beta_alpha, solver, max_iter, lap_threads: as
       :func:`mixup_aligned_factory`.
     reference_compat: partner pool as :func:`mixup_factory`, and
       ``reference_compat=True`` passed to every anchor augmentation that
@@ -527,7 +537,7 @@ def combine_factory(spec: wsp.WeightSpaceSpec, *,
     ``fn(key, ws (B, ...), labels (B, C)[, partner_pool]) -> (ws, labels)``.
   """
   _check_alpha(alpha_dist, beta_alpha, "combine")
-  _check_matching(solver, max_iter, "combine")
+  _check_matching(solver, max_iter, lap_threads, "combine")
   compat = _check_bool(reference_compat, "reference_compat", "combine")
   if isinstance(anchor_augs, str):
     anchor_augs = (anchor_augs,)
@@ -535,7 +545,7 @@ def combine_factory(spec: wsp.WeightSpaceSpec, *,
   return _make_batch_fn("combine", compat, spec=spec, variant="aligned",
                         alpha_dist=alpha_dist, beta_alpha=beta_alpha,
                         solver=solver, max_iter=int(max_iter),
-                        anchor_aug=anchor_aug)
+                        lap_threads=int(lap_threads), anchor_aug=anchor_aug)
 
 
 REGISTERED = {

@@ -187,11 +187,49 @@ class MatchingTest(parameterized.TestCase):
       matching.weight_matching(key, a, a, spec, solver="hungarian")
     with self.assertRaisesRegex(ValueError, "max_iter"):
       matching.weight_matching(key, a, a, spec, max_iter=0)
+    with self.assertRaisesRegex(ValueError, "lap_threads"):
+      matching.weight_matching(key, a, a, spec, lap_threads=-1)
     with self.assertRaisesRegex(ValueError, "batch"):
       matching.weight_matching(key, a, a[0], spec)
     other = dws_jax.WeightSpaceSpec.siren((2, 9, 1))
     with self.assertRaisesRegex(ValueError, "shape"):
       matching.weight_matching(key, a, a, other)
+
+  @parameterized.parameters(1, 2, 0)
+  def test_batched_lap_equals_scipy(self, threads):
+    rng = np.random.default_rng(threads)
+    real = rng.normal(size=(40, 16, 16)).astype(np.float32)
+    # Small integers: many tied optima, where only the objective is unique.
+    ties = rng.integers(0, 3, size=(40, 16, 16)).astype(np.float32)
+    for sim in (real, ties):
+      ours = matching._lap_batch_threaded(sim, threads)
+      ref = matching._lap_batch(sim)
+      np.testing.assert_array_equal(np.sort(ours, axis=-1),
+                                    np.broadcast_to(np.arange(16), ours.shape))
+      value = lambda p, s=sim: np.take_along_axis(
+          s.astype(np.float64), p[..., None], axis=-1).sum((1, 2))
+      np.testing.assert_allclose(value(ours), value(ref), rtol=1e-12)
+      # Independent check of optimality on a few: brute force is out of
+      # reach, but the best of many random assignments never beats it.
+      rand = np.argsort(rng.random((2000, 16)), axis=-1)
+      for i in range(3):
+        best = np.take_along_axis(sim[i][None].astype(np.float64),
+                                  rand[..., None], -1).sum((1, 2)).max()
+        self.assertGreaterEqual(value(ours)[i], best - 1e-9)
+    self.assertEqual(matching._lap_batch_threaded(real[:0], threads).shape,
+                     (0, 16))
+
+  @parameterized.parameters(2, 0)
+  def test_host_lap_threads_same_result(self, threads):
+    spec = dws_jax.WeightSpaceSpec.siren((2, 16, 16, 1))
+    k1, k2, k3 = jax.random.split(jax.random.key(8), 3)
+    a, b = siren_like(k1, spec, (16,)), siren_like(k2, spec, (16,))
+    one = matching.weight_matching(k3, a, b, spec, solver="host", lap_threads=1)
+    other = matching.weight_matching(k3, a, b, spec, solver="host",
+                                     lap_threads=threads)
+    for p, q in zip(one.perms, other.perms):
+      np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(one.sweeps, other.sweeps)
 
   def test_auto_solver(self):
     expected = "host" if jax.default_backend() == "cpu" else "optax"

@@ -12,8 +12,9 @@ INRs, timed for
 * ``scipy``: the whole step jitted, LAPs by scipy through ``jax.pure_callback``
   (one callback per group per sweep for the whole batch);
 * ``host``: the whole step jitted, the whole coordinate descent of the batch
-  in one ``jax.pure_callback`` (numpy similarities, scipy LAPs); the CPU
-  default;
+  in one ``jax.pure_callback`` (numpy similarities, the LAPs of a group visit
+  in one batched native call); the CPU default, with its LAPs on one worker
+  thread per core (``host``) and on a single thread (``host_1thread``);
 * ``reference loop``: one pair at a time as in the official data loader
   (torch tensors in the state-dict layout, coordinate descent with
   ``scipy.optimize.linear_sum_assignment`` per group, then permute and mix),
@@ -262,9 +263,11 @@ def main(argv):
   partner_idx = np.asarray(mixup.partner_indices(k_partner, num))
 
   rows = {}
-  for solver in ("optax", "scipy", "host"):
-    step = jax.jit(lambda k, w, y, s=solver: mixup.batch_mixup(
-        k, w, y, spec, variant="aligned", solver=s))
+  paths = {"optax": ("optax", 0), "scipy": ("scipy", 0),
+           "host_1thread": ("host", 1), "host": ("host", 0)}
+  for path, (solver, threads) in paths.items():
+    step = jax.jit(lambda k, w, y, s=solver, t=threads: mixup.batch_mixup(
+        k, w, y, spec, variant="aligned", solver=s, lap_threads=t))
     start = time.perf_counter()
     jax.block_until_ready(step(key, ws, labels))
     compile_s = time.perf_counter() - start
@@ -272,7 +275,7 @@ def main(argv):
         lambda r, f=step: f(jax.random.fold_in(key, r), ws, labels), _REPS.value)
     res = matching.weight_matching(jax.random.key(2), ws, ws[partner_idx], spec,
                                    solver=solver)
-    rows[solver] = dict(
+    rows[path] = dict(
         ms_per_batch=ms, median_ms_per_batch=median_ms, compile_s=compile_s,
         mean_sweeps=float(jnp.mean(res.sweeps)),
         mean_objective_gain=float(jnp.mean(res.objective - res.objective_init)))
@@ -325,7 +328,10 @@ def main(argv):
   ]
   names = {"optax": "JAX, optax Hungarian (jit)",
            "scipy": "JAX, scipy LAPs, one pure_callback per group visit (jit)",
-           "host": "JAX, whole descent in one pure_callback (jit)",
+           "host_1thread": "JAX, whole descent in one pure_callback (jit), "
+                           "LAPs on 1 thread",
+           "host": "JAX, whole descent in one pure_callback (jit), LAPs on "
+                   f"{os.cpu_count()} threads (default)",
            "reference_loop": "reference-style per-pair loop (torch + scipy)"}
   for k, row in rows.items():
     lines.append(f"| {names[k]} | {row['ms_per_batch']:.1f} | "
