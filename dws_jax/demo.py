@@ -82,9 +82,8 @@ def main(argv=None) -> dict:
         f"aug={aug},data={args.data},epochs={args.epochs},seed={args.seed},"
         f"batch={args.batch}")
     config.optim.warmup_steps = args.warmup
-    # Host-side weight matching (pure_callback) inside a step that also runs
-    # XLA:CPU collectives over several host devices can stall the collective
-    # rendezvous, so training uses one CPU device (fitting uses --devices).
+    # Training runs on one CPU device, as for the numbers in results/demo.md
+    # (fitting uses --devices).
     config.num_devices = 1
     config.optim.lr = args.lr
     workdir = os.path.join(args.workdir, aug)

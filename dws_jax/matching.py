@@ -85,6 +85,7 @@ from dws_jax import weight_space as wsp
 Array = jax.Array
 
 SOLVERS = ("auto", "optax", "scipy", "host")
+_DATA_AXIS = "data"  # mesh axis of the batch (see dws_jax.parallel.make_mesh)
 
 
 class MatchResult(NamedTuple):
@@ -397,16 +398,38 @@ def _solve_host(key: Array, a: wsp.WeightSpace, b: wsp.WeightSpace,
                 spec: wsp.WeightSpaceSpec, max_iter: int, atol: float,
                 rtol: float, lap_threads: int
                 ) -> tuple[tuple[Array, ...], Array]:
-  """Perms ``(B, n_g)`` and sweeps ``(B,)`` from one host callback."""
+  """Perms ``(B, n_g)`` and sweeps ``(B,)`` from host callbacks.
+
+  Under a mesh context (``jax.set_mesh``) whose ``"data"`` axis divides the
+  batch, every device runs the callback on its own shard of pairs (through
+  ``jax.shard_map``): the pairs are independent and share the group orders,
+  so the result is that of one callback on the whole batch. Without it, XLA
+  places the callback on one device, and on a CPU split into several devices
+  the others then wait for it in their next collective, which can stall.
+  """
   num = a.batch_shape[0]
   orders = _sweep_orders(key, len(spec.permutations), max_iter)
-  shapes = (tuple(jax.ShapeDtypeStruct((num, g.size), jnp.int32)
-                  for g in spec.permutations),
-            jax.ShapeDtypeStruct((num,), jnp.int32))
   fn = functools.partial(_host_descent, spec, float(atol), float(rtol),
                          int(lap_threads))
-  return jax.pure_callback(fn, shapes, orders, a.weights, a.biases, b.weights,
-                           b.biases, vmap_method="broadcast_all")
+
+  def solve(orders, a_w, a_b, b_w, b_b):
+    n = a_b[0].shape[0]
+    shapes = (tuple(jax.ShapeDtypeStruct((n, g.size), jnp.int32)
+                    for g in spec.permutations),
+              jax.ShapeDtypeStruct((n,), jnp.int32))
+    return jax.pure_callback(fn, shapes, orders, a_w, a_b, b_w, b_b,
+                             vmap_method="broadcast_all")
+
+  args = (orders, a.weights, a.biases, b.weights, b.biases)
+  mesh = jax.sharding.get_abstract_mesh()
+  size = dict(zip(mesh.axis_names, mesh.axis_sizes)).get(_DATA_AXIS, 1)
+  if size == 1 or num % size:
+    return solve(*args)
+  batch = jax.sharding.PartitionSpec(_DATA_AXIS)
+  per_shard = jax.shard_map(
+      solve, mesh=mesh, in_specs=(jax.sharding.PartitionSpec(),) + (batch,) * 4,
+      out_specs=batch, check_vma=False)
+  return per_shard(*args)
 
 
 # -- coordinate descent ---------------------------------------------------------

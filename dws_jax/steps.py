@@ -10,6 +10,8 @@ inside one jitted function.
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -75,7 +77,11 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
                     aug_fn: Callable | None, num_classes: int, batch_size: int,
                     mesh: jax.sharding.Mesh | None = None,
                     stats: Normalizer | None = None) -> Callable:
-  """Returns ``train_step(state, train, key) -> (state, metrics)`` (not jitted).
+  """Returns ``train_step(state, train, key[, pool]) -> (state, metrics)``.
+
+  Not jitted. ``pool`` (a :class:`Split`, e.g. every view of the training
+  set) is where MixUp with ``reference_compat=True`` draws its partners; pass
+  it exactly when ``aug_fn.needs_partner_pool``.
 
   Args:
     apply_fn: ``model.apply``; called as ``apply_fn(variables, ws, train=True,
@@ -95,7 +101,8 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
       return tree
     return jax.lax.with_sharding_constraint(tree, NamedSharding(mesh, P("data")))
 
-  def train_step(state: ts.TrainState, train: Split, key: jax.Array):
+  def train_step(state: ts.TrainState, train: Split, key: jax.Array,
+                 pool: Split | None = None):
     num = train.labels.shape[0]
     idx = batch_indices(jax.random.fold_in(key, DATA_STREAM), state.step, num,
                         batch_size)
@@ -105,7 +112,13 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
                                   state.step)
     aug_key, dropout_key = jax.random.split(step_key)
     if aug_fn is not None:
-      ws, labels = aug_fn(aug_key, ws, labels)
+      extra = {} if pool is None else {"partner_pool": (
+          pool.ws, jax.nn.one_hot(pool.labels, num_classes))}
+      # With the mesh as context, host callbacks (aligned MixUp's host
+      # matching) run per device on its shard of the batch.
+      with (jax.sharding.use_abstract_mesh(mesh.abstract_mesh)
+            if mesh is not None else contextlib.nullcontext()):
+        ws, labels = aug_fn(aug_key, ws, labels, **extra)
       ws, labels = constrain(ws), constrain(labels)
     ws = normalize(ws, stats)
     mutable = list(state.model_state)

@@ -104,6 +104,43 @@ def build_augmentation(config: ml_collections.ConfigDict,
   return augment.build(config.aug, spec, num_classes=num_classes)
 
 
+POOL_SPLIT = "partner_pool"
+
+
+def _partner_pool(data: InrData, config: ml_collections.ConfigDict
+                  ) -> steps.Split:
+  """MixUp partner pool of ``reference_compat=True``: every training view.
+
+  The official loader draws MixUp partners from all the views of the training
+  set, even when training uses fewer (``config.data.views``). The pool is
+  ``data.splits["partner_pool"]`` when given, else every view of the train
+  split of ``config.data.dir``.
+  """
+  if POOL_SPLIT in data.splits:
+    pool = data.splits[POOL_SPLIT]
+  elif config.data.get("dir"):
+    from dws_jax.data import inr_dataset  # pylint: disable=g-import-not-at-top
+    meta = inr_dataset.read_metadata(config.data.dir)
+    split = inr_dataset.load_inr_split(
+        config.data.dir, "train", views=meta["splits"]["train"]["views"])
+    pool = steps.Split(split.ws, split.labels)
+  else:
+    raise ValueError(
+        f"aug={config.aug!r} draws MixUp partners from every training view "
+        f"(reference_compat=True): give data.splits[{POOL_SPLIT!r}] or set "
+        "config.data.dir")
+  data.spec.validate(pool.ws, batch_ndim=1, allow_nonfinite=False,
+                     name="partner pool weights")
+  labels = np.asarray(pool.labels)
+  if labels.shape != pool.ws.batch_shape:
+    raise ValueError(f"partner pool labels have shape {labels.shape}, weights "
+                     f"have batch {pool.ws.batch_shape}")
+  if labels.size and (labels.min() < 0 or labels.max() >= data.num_classes):
+    raise ValueError(f"partner pool labels must be in [0, {data.num_classes}), "
+                     f"got [{labels.min()}, {labels.max()}]")
+  return pool
+
+
 def _check_data(data: InrData, config: ml_collections.ConfigDict,
                 num_devices: int) -> None:
   for name in ("train",) + EVAL_SPLITS:
@@ -216,6 +253,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   writer = metric_writers.MetricWriter(workdir, start_step, enabled=is_main)
 
   train_data = parallel.put_replicated(data.splits["train"], mesh)
+  pool_data = None
+  if aug_fn is not None and aug_fn.needs_partner_pool:
+    pool_data = parallel.put_replicated(_partner_pool(data, config), mesh)
   stats = (parallel.put_replicated(steps.weight_statistics(
       jax.tree.map(np.asarray, data.splits["train"].ws)), mesh)
            if config.data.normalize else None)
@@ -254,7 +294,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   pending = []
   tick = time.perf_counter()
   for step in range(start_step, total_steps):
-    state, metrics = train_step(state, train_data, key)
+    state, metrics = train_step(state, train_data, key, pool_data)
     pending.append(metrics)
     end_of_epoch = (step + 1) % steps_per_epoch == 0
     save_now = end_of_epoch or bool(

@@ -555,6 +555,33 @@ class BuildTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "pass soft labels"):
       augment.build("test_reverse", spec)(jax.random.key(0), ws)
 
+  @parameterized.parameters("mixup(reference_compat=True)",
+                            "translate|mixup(reference_compat=True)@0.999",
+                            "random_choice(mixup_aligned(reference_compat=True),"
+                            " mixup_perm(reference_compat=True))")
+  def test_partner_pool_reaches_reference_compat_mixup(self, desc):
+    spec = self.spec
+    ws = dws.siren.init_weight_space(jax.random.key(0), spec, "siren", (8,))
+    labels = jax.nn.one_hot(jnp.arange(8) % 3, 10)
+    pool_ws = dws.siren.init_weight_space(jax.random.key(1), spec, "siren",
+                                          (5,))
+    pool_labels = jax.nn.one_hot(jnp.full((5,), 7), 10)
+    aug = augment.build(desc, spec, num_classes=10)
+    self.assertTrue(aug.needs_partner_pool)
+    with self.assertRaisesRegex(ValueError, "partner_pool"):
+      aug(jax.random.key(2), ws, labels)
+    _, out = jax.jit(aug)(jax.random.key(2), ws, labels,
+                          partner_pool=(pool_ws, pool_labels))
+    # Every partner has class 7: the anchor's class and 7 hold all the mass.
+    anchor = np.asarray(jnp.arange(8) % 3)
+    mass = np.asarray(out)[np.arange(8), anchor] + np.asarray(out)[:, 7]
+    np.testing.assert_allclose(mass, 1.0, atol=1e-6)
+    self.assertTrue(np.all(np.asarray(out)[:, 7] > 0))
+    plain = augment.build("mixup", spec, num_classes=10)
+    self.assertFalse(plain.needs_partner_pool)
+    with self.assertRaisesRegex(ValueError, "takes no partner_pool"):
+      plain(jax.random.key(2), ws, labels, partner_pool=(pool_ws, pool_labels))
+
   def test_label_smoothing(self):
     labels = jnp.asarray([[0, 0, 1, 0], [0.5, 0.5, 0, 0]], jnp.float32)
     ws = dws.WeightSpace.zeros(self.spec, (2,))

@@ -134,10 +134,20 @@ class TrainTest(absltest.TestCase):
     jax.tree.map(np.testing.assert_array_equal, a, b)
 
   def test_eight_devices_equal_one(self):
+    self._check_devices_equal(small_config(num_epochs=2))
+
+  def test_eight_devices_equal_one_with_host_aligned_mixup(self):
+    # The host matching callback runs per device on its shard of the batch;
+    # one callback placed on one device stalled XLA:CPU's collectives.
+    self._check_devices_equal(small_config(
+        num_epochs=1, aug="mixup_aligned(solver='host')"))
+
+  def _check_devices_equal(self, base):
     data = small_real_data()
     results = {}
     for n in (1, 8):
-      config = small_config(num_devices=n, num_epochs=2)
+      config = base.copy_and_resolve_references()
+      config.num_devices = n
       workdir = tempfile.mkdtemp()
       train.train_and_evaluate(config, workdir, data=data)
       state = checkpointing.Checkpointer(
@@ -198,6 +208,29 @@ class TrainErrorsTest(absltest.TestCase):
         data.splits["test"].ws, bad_labels)})
     with self.assertRaisesRegex(ValueError, r"test labels must be in \[0, 10\)"):
       train.train_and_evaluate(small_config(), tempfile.mkdtemp(), data=bad)
+
+  def test_reference_compat_mixup_draws_partners_from_the_pool(self):
+    data = small_real_data()
+    config = small_config(num_epochs=1, aug="mixup(reference_compat=True)")
+    with self.assertRaisesRegex(FileNotFoundError, "not an INR dataset"):
+      # Without a pool in `data`, every view is read from config.data.dir.
+      config.data.dir = tempfile.mkdtemp()
+      train.train_and_evaluate(config, tempfile.mkdtemp(), data=data)
+    config.data.dir = ""
+    with self.assertRaisesRegex(ValueError, "partner_pool.*data.dir"):
+      train.train_and_evaluate(config, tempfile.mkdtemp(), data=data)
+    # The pool reaches the augmentation (what it does with it is tested in
+    # augment_test); labels outside the classes are refused.
+    pool_ws = data.splits["val"].ws
+    pool = steps.Split(pool_ws, np.full(pool_ws.batch_shape, 7))
+    with_pool = data._replace(splits={**data.splits, "partner_pool": pool})
+    summary = train.train_and_evaluate(config, tempfile.mkdtemp(),
+                                       data=with_pool)
+    self.assertTrue(np.isfinite(summary["final_test_accuracy"]))
+    bad = data._replace(splits={**data.splits, "partner_pool": steps.Split(
+        pool_ws, np.full(pool_ws.batch_shape, 12))})
+    with self.assertRaisesRegex(ValueError, r"partner pool labels must be in"):
+      train.train_and_evaluate(config, tempfile.mkdtemp(), data=bad)
 
   def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(self):
     data = small_real_data()

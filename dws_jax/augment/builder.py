@@ -48,6 +48,7 @@ from dws_jax.augment import registry
 
 Array = jax.Array
 BUILTINS = ("none", "identity", "random_choice", "prob")
+POOL = "partner_pool"  # marker in Augmentation.kinds: partners from a pool
 
 # -- parsed description -----------------------------------------------------------
 
@@ -255,7 +256,8 @@ def _from_ast(node: ast.AST, text: str) -> Node:
 # -- compiled pipeline ----------------------------------------------------------------
 
 # Per-sample: fn(key, ws, y) -> (ws, y) on one INR and its soft label (C,) or None.
-# Batched: fn(key, ws_batch, labels) -> (ws_batch, labels) on (B, ...), (B, C).
+# Batched: fn(key, ws_batch, labels, pool) -> (ws_batch, labels) on (B, ...),
+# (B, C); pool is the MixUp partner pool passed at call time (or None).
 
 
 class _PerSample(NamedTuple):
@@ -275,7 +277,8 @@ def _to_batched(stage: _PerSample | _Batched) -> _Batched:
     return stage
   fn = stage.fn
 
-  def batched(key, ws_batch, labels):
+  def batched(key, ws_batch, labels, pool):
+    del pool  # per-sample stages draw no partners
     keys = jax.random.split(key, _batch_size(ws_batch))
     return jax.vmap(fn)(keys, ws_batch, labels)
 
@@ -319,8 +322,24 @@ def _instantiate(entry: registry.Entry, node: Aug, spec: wsp.WeightSpaceSpec,
   return entry.factory(spec, **hparams)
 
 
+def _uses_pool(entry: registry.Entry, node: Aug) -> bool:
+  """Whether a batch augmentation draws MixUp partners from a pool."""
+  if entry.kind != "batch":
+    return False
+  params = inspect.signature(entry.factory).parameters
+  if "reference_compat" not in params:
+    return False
+  value = dict(node.kwargs).get("reference_compat",
+                                params["reference_compat"].default)
+  return value is True
+
+
 def _compile(node: Node, spec, num_classes, kinds: set[str]):
-  """Description tree -> _PerSample or _Batched; collects kinds used."""
+  """Description tree -> _PerSample or _Batched; collects kinds used.
+
+  ``kinds`` also receives ``POOL`` when a stage draws MixUp partners from a
+  partner pool.
+  """
   if isinstance(node, Identity):
     return _PerSample(lambda key, ws, y: (ws, y))
 
@@ -339,7 +358,11 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
                            "soft labels (B, C)")
         return ws, _fn(key, y)
       return _PerSample(label_fn)
-    return _Batched(fn)
+    if _uses_pool(entry, node):
+      kinds.add(POOL)
+      return _Batched(lambda key, ws, y, pool, _fn=fn: _fn(
+          key, ws, y, partner_pool=pool))
+    return _Batched(lambda key, ws, y, pool, _fn=fn: _fn(key, ws, y))
 
   if isinstance(node, Seq):
     stages = [_compile(item, spec, num_classes, kinds) for item in node.items]
@@ -360,9 +383,9 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
       else:
         batched.append(g.fn)
 
-    def sequence(key, ws_batch, labels):
+    def sequence(key, ws_batch, labels, pool):
       for k, f in zip(jax.random.split(key, len(batched)), batched):
-        ws_batch, labels = f(k, ws_batch, labels)
+        ws_batch, labels = f(k, ws_batch, labels, pool)
       return ws_batch, labels
 
     return _Batched(sequence)
@@ -383,12 +406,12 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
       return _PerSample(choice)
     bfns = [_to_batched(o).fn for o in options]
 
-    def batched_choice(key, ws_batch, labels):
+    def batched_choice(key, ws_batch, labels, pool):
       k_idx, *k_opts = jax.random.split(key, n + 1)
       idx = jax.random.randint(k_idx, (_batch_size(ws_batch),), 0, n)
-      out = bfns[0](k_opts[0], ws_batch, labels)
+      out = bfns[0](k_opts[0], ws_batch, labels, pool)
       for i in range(1, n):
-        out = _select(idx == i, bfns[i](k_opts[i], ws_batch, labels), out)
+        out = _select(idx == i, bfns[i](k_opts[i], ws_batch, labels, pool), out)
       return out
 
     return _Batched(batched_choice)
@@ -407,10 +430,11 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
       return _PerSample(maybe)
     bfn = inner.fn
 
-    def batched_maybe(key, ws_batch, labels):
+    def batched_maybe(key, ws_batch, labels, pool):
       k_p, k_aug = jax.random.split(key)
       mask = jax.random.bernoulli(k_p, p, (_batch_size(ws_batch),))
-      return _select(mask, bfn(k_aug, ws_batch, labels), (ws_batch, labels))
+      return _select(mask, bfn(k_aug, ws_batch, labels, pool),
+                     (ws_batch, labels))
 
     return _Batched(batched_maybe)
 
@@ -447,7 +471,8 @@ class Augmentation:
     description: the parsed pipeline (``str()`` gives the canonical string).
     spec: the weight-space spec it was built for.
     num_classes: ``C`` if given to :func:`build`.
-    kinds: kinds of the registered augmentations used.
+    kinds: kinds of the registered augmentations used, plus ``POOL`` when a
+      MixUp stage draws partners from a pool (``reference_compat=True``).
   """
 
   description: Node
@@ -460,8 +485,22 @@ class Augmentation:
   def is_identity(self) -> bool:
     return isinstance(self.description, Identity)
 
+  @property
+  def needs_partner_pool(self) -> bool:
+    """True when a MixUp stage has ``reference_compat=True``: call with
+    ``partner_pool=(ws_pool (P, ...), labels_pool (P, C))``."""
+    return POOL in self.kinds
+
   def __call__(self, key: Array, ws_batch: wsp.WeightSpace,
-               labels: Array | None = None):
+               labels: Array | None = None, partner_pool=None):
+    if self.needs_partner_pool and partner_pool is None:
+      raise ValueError(
+          f"augmentation {self} draws MixUp partners from a pool "
+          "(reference_compat=True): call it with partner_pool=(ws_pool, "
+          "labels_pool), e.g. every view of the training set")
+    if not self.needs_partner_pool and partner_pool is not None:
+      raise ValueError(f"augmentation {self} takes no partner_pool (only MixUp "
+                       "with reference_compat=True draws from one)")
     self.spec.validate(ws_batch, batch_ndim=1, name="augmentation input ws_batch")
     batch = ws_batch.batch_shape[0]
     if labels is not None:
@@ -479,7 +518,7 @@ class Augmentation:
                        "(B, C)")
     if self.is_identity:
       return ws_batch, labels
-    return self._fn(key, ws_batch, labels)
+    return self._fn(key, ws_batch, labels, partner_pool)
 
   def __str__(self):
     return str(self.description)
