@@ -129,16 +129,21 @@ def _partner_pool(data: InrData, config: ml_collections.ConfigDict
         f"aug={config.aug!r} draws MixUp partners from every training view "
         f"(reference_compat=True): give data.splits[{POOL_SPLIT!r}] or set "
         "config.data.dir")
-  data.spec.validate(pool.ws, batch_ndim=1, allow_nonfinite=False,
-                     name="partner pool weights")
-  labels = np.asarray(pool.labels)
-  if labels.shape != pool.ws.batch_shape:
-    raise ValueError(f"partner pool labels have shape {labels.shape}, weights "
-                     f"have batch {pool.ws.batch_shape}")
-  if labels.size and (labels.min() < 0 or labels.max() >= data.num_classes):
-    raise ValueError(f"partner pool labels must be in [0, {data.num_classes}), "
-                     f"got [{labels.min()}, {labels.max()}]")
+  _check_split(data, pool, "partner pool")
   return pool
+
+
+def _check_split(data: InrData, split: steps.Split, name: str) -> None:
+  """Finite weights of ``data.spec`` and labels ``(N,)`` in range."""
+  data.spec.validate(split.ws, batch_ndim=1, allow_nonfinite=False,
+                     name=f"{name} weights")
+  labels = np.asarray(split.labels)
+  if labels.shape != split.ws.batch_shape:
+    raise ValueError(f"{name} labels have shape {labels.shape}, weights have "
+                     f"batch {split.ws.batch_shape}")
+  if labels.size and (labels.min() < 0 or labels.max() >= data.num_classes):
+    raise ValueError(f"{name} labels must be in [0, {data.num_classes}), got "
+                     f"[{labels.min()}, {labels.max()}]")
 
 
 def _check_data(data: InrData, config: ml_collections.ConfigDict,
@@ -146,16 +151,7 @@ def _check_data(data: InrData, config: ml_collections.ConfigDict,
   for name in ("train",) + EVAL_SPLITS:
     if name not in data.splits:
       raise ValueError(f"dataset has no {name!r} split")
-    split = data.splits[name]
-    data.spec.validate(split.ws, batch_ndim=1, allow_nonfinite=False,
-                       name=f"{name} weights")
-    labels = np.asarray(split.labels)
-    if labels.shape != split.ws.batch_shape:
-      raise ValueError(f"{name} labels have shape {labels.shape}, weights have "
-                       f"batch {split.ws.batch_shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= data.num_classes):
-      raise ValueError(f"{name} labels must be in [0, {data.num_classes}), got "
-                       f"[{labels.min()}, {labels.max()}]")
+    _check_split(data, data.splits[name], name)
   num_train = data.splits["train"].ws.batch_shape[0]
   if config.batch_size % num_devices:
     raise ValueError(f"batch_size={config.batch_size} is not divisible by the "
