@@ -228,14 +228,21 @@ class DeepSetLayer(nn.Module):
 # Attention logits per chunk of the batch (elements of the ``(c, G, n, n)``
 # tensor): small enough to stay in cache, which matters more on CPU than the
 # extra loop iterations.
-ATTENTION_CHUNK_ELEMENTS = 2**18
+ATTENTION_CHUNK_ELEMENTS = 2**19
 
 
 def _attend(q: Array, k: Array, v: Array) -> Array:
-  """``softmax(q^T k) v^T`` per head: ``(B, G, d, n)`` each -> ``(B, G, d, n)``."""
+  """``softmax(q^T k) v^T`` per head: ``(B, G, d, n)`` each -> ``(B, G, d, n)``.
+
+  The softmax is normalised after the value product (``(e v^T) / sum e``
+  with ``e = exp(logits - max)``), which divides a ``(d, n)`` tensor instead
+  of the ``(n, n)`` weights; the max is a constant shift (no gradient).
+  """
   logits = jnp.einsum("bgdn,bgdm->bgnm", q, k)
-  attn = jax.nn.softmax(logits, axis=-1)
-  return jnp.einsum("bgnm,bgdm->bgdn", attn, v)
+  shift = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
+  e = jnp.exp(logits - shift)
+  total = jnp.sum(e, axis=-1)
+  return jnp.einsum("bgnm,bgdm->bgdn", e, v) / total[:, :, None, :]
 
 
 def stacked_attention(q: Array, k: Array, v: Array,
