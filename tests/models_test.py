@@ -174,10 +174,8 @@ class TrainingTest(parameterized.TestCase):
     super().setUpClass()
     cls.spec, cls.ws, cls.labels = fitted_inrs()
 
-  # The relational transformer is not in this test: at a width small enough
-  # for this test's time budget its loss barely moves in a few hundred steps
-  # (2.316 -> 2.299 in 120 steps); it is covered by the invariance and
-  # parameter-count tests.
+  # The relational transformer's training test (overfitting a few INRs) is in
+  # relational_transformer_test.py.
   @parameterized.parameters(*sorted(TRAIN))
   def test_loss_goes_down(self, name):
     lr, steps, extra = TRAIN[name]

@@ -50,6 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dws_jax import sine
 from dws_jax import weight_space as wsp
 from dws_jax.models import layers
 
@@ -224,6 +225,9 @@ def num_pos_embeddings(spec: wsp.WeightSpaceSpec) -> int:
 class FourierEmbed(nn.Module):
   """Gaussian Fourier features of scalars, then a torch-initialised Dense.
 
+  The sines are :func:`dws_jax.sine.fast_sin` (abs error ~1e-6 for arguments
+  up to 100, growing with the argument like float32 range reduction itself).
+
   Input ``(..., 1)``; output ``(..., features)``.
   """
 
@@ -237,7 +241,9 @@ class FourierEmbed(nn.Module):
     freqs = self.scale * jax.random.normal(
         jax.random.key(self.seed), (x.shape[-1], self.num_frequencies), x.dtype)
     proj = 2 * math.pi * (x @ freqs)
-    feats = jnp.concatenate([jnp.sin(proj), jnp.cos(proj)], axis=-1)
+    # cos(x) = sin(x + pi/2); the polynomial sine vectorises on CPU.
+    feats = sine.fast_sin(
+        jnp.concatenate([proj, proj + np.float32(math.pi / 2)], axis=-1))
     return layers.torch_dense(self.features, name="proj")(feats)
 
 
