@@ -37,7 +37,8 @@ class GradientTest(parameterized.TestCase):
     x = jax.random.normal(keys[0], (2, 5, 5, 4))
     w = jax.random.normal(keys[1], (4, 6))
     ct = jax.random.normal(keys[2], (2, 5, 5, 6))
-    got = jax.grad(lambda x, w: jnp.sum(rt.edge_matmul(x, w) * ct), (0, 1))(x, w)
+    got = jax.grad(lambda x, w: jnp.sum(rt.edge_matmul(x, w) * ct),
+                   (0, 1))(x, w)
     want = jax.grad(lambda x, w: jnp.sum((x @ w) * ct), (0, 1))(x, w)
     for g, h in zip(got, want):
       np.testing.assert_allclose(g, h, rtol=1e-5, atol=1e-5)

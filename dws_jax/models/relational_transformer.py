@@ -33,10 +33,11 @@ On 2->32->32->1 INRs with 10 classes: 376,586 parameters, equal to the official
 count. The reference computes a mask of non-zero edges but never uses it; so
 attention runs over all ``N`` nodes here as well.
 
-Speed: all heads are computed at once; value projections are applied after
-pooling the edges per head (never built per edge); every per-edge Dense uses
+Speed: all heads are computed at once (:func:`relational_attention`, with a
+hand-written backward pass); value projections are applied after pooling the
+edges per head (never built per edge); every per-edge Dense uses
 :func:`edge_matmul`, whose kernel gradient avoids transposing the large
-cotangent. ``remat=True`` rematerialises each layer in the backward pass (less
+cotangent; the Fourier features use the polynomial sine. ``remat=True`` rematerialises each layer in the backward pass (less
 memory, about a third more compute); with small micro-batches it is not needed.
 """
 
