@@ -167,6 +167,42 @@ class InvarianceTest(parameterized.TestCase):
     self.assertEqual(emb.shape, (4, 8 * (1 + 2 + 2)))
 
 
+def train_losses(model, ws, labels, lr, steps, batch=None):
+  """Loss on ``(ws, labels)`` before and after ``steps`` Adam steps.
+
+  Each step trains on ``batch`` INRs drawn without replacement (all of them
+  when ``batch`` is None), with dropout on; the losses are without dropout.
+  """
+  key = jax.random.key(0)
+  params = model.init({"params": key, "dropout": key}, ws[:2])["params"]
+  tx = optax.adam(lr)
+  opt_state = tx.init(params)
+  num = labels.shape[0]
+
+  def loss_fn(params, ws, labels, key, train):
+    logits = model.apply({"params": params}, ws, train=train,
+                         rngs={"dropout": key})
+    return optax.softmax_cross_entropy_with_integer_labels(
+        logits, labels).mean()
+
+  # Data are arguments, never closed-over constants (XLA would fold them).
+  @jax.jit
+  def step(params, opt_state, ws, labels, key):
+    if batch is not None:
+      idx = jax.random.choice(key, num, (batch,), replace=False)
+      ws, labels = ws[idx], labels[idx]
+    grads = jax.grad(loss_fn)(params, ws, labels, key, True)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+  evaluate = jax.jit(lambda p, w, l: loss_fn(p, w, l, key, False))
+  initial = float(evaluate(params, ws, labels))
+  for i in range(steps):
+    params, opt_state = step(params, opt_state, ws, labels,
+                             jax.random.fold_in(key, i))
+  return initial, float(evaluate(params, ws, labels))
+
+
 class TrainingTest(parameterized.TestCase):
 
   @classmethod
@@ -184,31 +220,7 @@ class TrainingTest(parameterized.TestCase):
     # Per-tensor scalar normalisation (keeps every symmetry).
     ws = jax.tree.map(lambda x: x / jnp.std(x), self.ws)
     labels = self.labels
-    key = jax.random.key(0)
-    params = model.init({"params": key, "dropout": key}, ws[:2])["params"]
-    tx = optax.adam(lr)
-    opt_state = tx.init(params)
-
-    def loss_fn(params, ws, labels, key, train):
-      logits = model.apply({"params": params}, ws, train=train,
-                           rngs={"dropout": key})
-      return optax.softmax_cross_entropy_with_integer_labels(
-          logits, labels).mean()
-
-    # Data are arguments, never closed-over constants (XLA would fold them).
-    @jax.jit
-    def step(params, opt_state, ws, labels, key):
-      idx = jax.random.choice(key, NUM_INRS, (BATCH,), replace=False)
-      grads = jax.grad(loss_fn)(params, ws[idx], labels[idx], key, True)
-      updates, opt_state = tx.update(grads, opt_state, params)
-      return optax.apply_updates(params, updates), opt_state
-
-    evaluate = jax.jit(lambda p, w, l: loss_fn(p, w, l, key, False))
-    initial = float(evaluate(params, ws, labels))
-    for i in range(steps):
-      params, opt_state = step(params, opt_state, ws, labels,
-                               jax.random.fold_in(key, i))
-    final = float(evaluate(params, ws, labels))
+    initial, final = train_losses(model, ws, labels, lr, steps, BATCH)
     self.assertLess(final, 0.7 * initial, msg=f"{name}: {initial} -> {final}")
 
 

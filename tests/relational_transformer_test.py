@@ -9,7 +9,6 @@ from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from dws_jax import models
 from dws_jax.models import relational_transformer as rt
@@ -100,29 +99,7 @@ class TrainingTest(absltest.TestCase):
     labels = labels[:16]
     model = models.get("relational_transformer", spec=spec, num_classes=10,
                        **models_test.SMALL["relational_transformer"])
-    key = jax.random.key(0)
-    params = model.init({"params": key, "dropout": key}, ws[:2])["params"]
-    tx = optax.adam(5e-3)
-    opt_state = tx.init(params)
-
-    def loss_fn(params, ws, labels, key, train):
-      logits = model.apply({"params": params}, ws, train=train,
-                           rngs={"dropout": key})
-      return optax.softmax_cross_entropy_with_integer_labels(
-          logits, labels).mean()
-
-    @jax.jit
-    def step(params, opt_state, ws, labels, key):
-      grads = jax.grad(loss_fn)(params, ws, labels, key, True)
-      updates, opt_state = tx.update(grads, opt_state, params)
-      return optax.apply_updates(params, updates), opt_state
-
-    evaluate = jax.jit(lambda p, w, l: loss_fn(p, w, l, key, False))
-    initial = float(evaluate(params, ws, labels))
-    for i in range(60):
-      params, opt_state = step(params, opt_state, ws, labels,
-                               jax.random.fold_in(key, i))
-    final = float(evaluate(params, ws, labels))
+    initial, final = models_test.train_losses(model, ws, labels, 5e-3, 60)
     self.assertGreater(initial, 2.0)  # about log(10) at init
     self.assertLess(final, 0.4 * initial, msg=f"{initial} -> {final}")
 
