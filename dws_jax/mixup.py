@@ -412,6 +412,7 @@ def _make_batch_fn(name: str, reference_compat: bool, **kwargs
     return batch_mixup(key, ws, labels, partner_pool=partner_pool, **kwargs)
 
   fn.__name__ = name
+  fn.needs_partner_pool = reference_compat  # read by augment.build
   return fn
 
 

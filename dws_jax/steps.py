@@ -79,9 +79,9 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
                     stats: Normalizer | None = None) -> Callable:
   """Returns ``train_step(state, train, key[, pool]) -> (state, metrics)``.
 
-  Not jitted. ``pool`` (a :class:`Split`, e.g. every view of the training
-  set) is where MixUp with ``reference_compat=True`` draws its partners; pass
-  it exactly when ``aug_fn.needs_partner_pool``.
+  Not jitted. ``pool`` ``(ws (P, ...), soft labels (P, C))``, e.g. every view
+  of the training set, is where MixUp with ``reference_compat=True`` draws its
+  partners; pass it exactly when ``aug_fn.needs_partner_pool``.
 
   Args:
     apply_fn: ``model.apply``; called as ``apply_fn(variables, ws, train=True,
@@ -102,7 +102,7 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
     return jax.lax.with_sharding_constraint(tree, NamedSharding(mesh, P("data")))
 
   def train_step(state: ts.TrainState, train: Split, key: jax.Array,
-                 pool: Split | None = None):
+                 pool: tuple[wsp.WeightSpace, jax.Array] | None = None):
     num = train.labels.shape[0]
     idx = batch_indices(jax.random.fold_in(key, DATA_STREAM), state.step, num,
                         batch_size)
@@ -112,8 +112,7 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
                                   state.step)
     aug_key, dropout_key = jax.random.split(step_key)
     if aug_fn is not None:
-      extra = {} if pool is None else {"partner_pool": (
-          pool.ws, jax.nn.one_hot(pool.labels, num_classes))}
+      extra = {} if pool is None else {"partner_pool": pool}
       # With the mesh as context, host callbacks (aligned MixUp's host
       # matching) run per device on its shard of the batch.
       with (jax.sharding.use_abstract_mesh(mesh.abstract_mesh)

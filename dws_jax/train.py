@@ -251,7 +251,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   train_data = parallel.put_replicated(data.splits["train"], mesh)
   pool_data = None
   if aug_fn is not None and aug_fn.needs_partner_pool:
-    pool_data = parallel.put_replicated(_partner_pool(data, config), mesh)
+    pool = _partner_pool(data, config)
+    # Soft labels once here, not in every step.
+    soft = np.eye(num_classes, dtype=np.float32)[np.asarray(pool.labels)]
+    pool_data = parallel.put_replicated((pool.ws, soft), mesh)
   stats = (parallel.put_replicated(steps.weight_statistics(
       jax.tree.map(np.asarray, data.splits["train"].ws)), mesh)
            if config.data.normalize else None)

@@ -322,18 +322,6 @@ def _instantiate(entry: registry.Entry, node: Aug, spec: wsp.WeightSpaceSpec,
   return entry.factory(spec, **hparams)
 
 
-def _uses_pool(entry: registry.Entry, node: Aug) -> bool:
-  """Whether a batch augmentation draws MixUp partners from a pool."""
-  if entry.kind != "batch":
-    return False
-  params = inspect.signature(entry.factory).parameters
-  if "reference_compat" not in params:
-    return False
-  value = dict(node.kwargs).get("reference_compat",
-                                params["reference_compat"].default)
-  return value is True
-
-
 def _compile(node: Node, spec, num_classes, kinds: set[str]):
   """Description tree -> _PerSample or _Batched; collects kinds used.
 
@@ -358,7 +346,8 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
                            "soft labels (B, C)")
         return ws, _fn(key, y)
       return _PerSample(label_fn)
-    if _uses_pool(entry, node):
+    # Set by the MixUp factories: True for reference_compat=True.
+    if getattr(fn, "needs_partner_pool", False):
       kinds.add(POOL)
       return _Batched(lambda key, ws, y, pool, _fn=fn: _fn(
           key, ws, y, partner_pool=pool))
@@ -493,11 +482,7 @@ class Augmentation:
 
   def __call__(self, key: Array, ws_batch: wsp.WeightSpace,
                labels: Array | None = None, partner_pool=None):
-    if self.needs_partner_pool and partner_pool is None:
-      raise ValueError(
-          f"augmentation {self} draws MixUp partners from a pool "
-          "(reference_compat=True): call it with partner_pool=(ws_pool, "
-          "labels_pool), e.g. every view of the training set")
+    # A pool-drawing stage refuses a missing pool itself (mixup.py).
     if not self.needs_partner_pool and partner_pool is not None:
       raise ValueError(f"augmentation {self} takes no partner_pool (only MixUp "
                        "with reference_compat=True draws from one)")
