@@ -106,6 +106,24 @@ class MatchResult(NamedTuple):
   sweeps: Array
 
 
+def _is_int(x) -> bool:
+  return not isinstance(x, bool) and isinstance(x, (int, np.integer))
+
+
+def check_options(solver: str, max_iter: int, lap_threads: int,
+                  name: str = "weight_matching") -> None:
+  """Raises ``ValueError`` naming ``name`` for bad matching options."""
+  if solver not in SOLVERS:
+    raise ValueError(f"{name}: unknown matching solver {solver!r}; expected "
+                     f"one of {SOLVERS}")
+  if not _is_int(max_iter) or max_iter < 1:
+    raise ValueError(f"{name}: max_iter must be an integer >= 1, got "
+                     f"{max_iter!r}")
+  if not _is_int(lap_threads) or lap_threads < 0:
+    raise ValueError(f"{name}: lap_threads must be an integer >= 0 (0: one "
+                     f"per CPU core), got {lap_threads!r}")
+
+
 def resolve_solver(solver: str) -> str:
   """Maps ``"auto"`` to ``"host"`` on CPU and ``"optax"`` elsewhere."""
   if solver not in SOLVERS:
@@ -469,13 +487,8 @@ def weight_matching(key: Array, ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace,
     :class:`MatchResult`; ``permute(ws_b, result.perms, spec)`` is ``b``
     aligned to ``a``.
   """
+  check_options(solver, max_iter, lap_threads)
   solver = resolve_solver(solver)
-  if int(max_iter) != max_iter or max_iter < 1:
-    raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-  if (isinstance(lap_threads, bool) or int(lap_threads) != lap_threads
-      or lap_threads < 0):
-    raise ValueError("lap_threads must be an integer >= 0 (0: one per CPU "
-                     f"core), got {lap_threads!r}")
   spec.validate(ws_a, name="weight_matching(ws_a)")
   spec.validate(ws_b, name="weight_matching(ws_b)")
   if ws_a.batch_shape != ws_b.batch_shape:

@@ -375,20 +375,6 @@ def _check_alpha(alpha_dist, beta_alpha, name):
                      "alpha_dist='beta' (alpha ~ U(0, 1) otherwise)")
 
 
-def _check_matching(solver, max_iter, lap_threads, name):
-  if (isinstance(lap_threads, bool)
-      or not isinstance(lap_threads, (int, np.integer)) or lap_threads < 0):
-    raise ValueError(f"{name}: lap_threads must be an integer >= 0 (0: one "
-                     f"per CPU core), got {lap_threads!r}")
-  if solver not in matching.SOLVERS:
-    raise ValueError(f"{name}: unknown solver {solver!r}; expected one of "
-                     f"{matching.SOLVERS}")
-  if (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
-      or max_iter < 1):
-    raise ValueError(f"{name}: max_iter must be an integer >= 1, got "
-                     f"{max_iter!r}")
-
-
 def _check_bool(value, what, name):
   if not isinstance(value, (bool, np.bool_)):
     raise ValueError(f"{name}: {what} must be True or False, got {value!r}")
@@ -469,7 +455,7 @@ def mixup_aligned_factory(spec: wsp.WeightSpaceSpec, *,
     ``fn(key, ws (B, ...), labels (B, C)[, partner_pool]) -> (ws, labels)``.
   """
   _check_alpha(alpha_dist, beta_alpha, "mixup_aligned")
-  _check_matching(solver, max_iter, lap_threads, "mixup_aligned")
+  matching.check_options(solver, max_iter, lap_threads, "mixup_aligned")
   compat = _check_bool(reference_compat, "reference_compat", "mixup_aligned")
   return _make_batch_fn("mixup_aligned", compat, spec=spec, variant="aligned",
                         alpha_dist=alpha_dist, beta_alpha=beta_alpha,
@@ -538,7 +524,7 @@ def combine_factory(spec: wsp.WeightSpaceSpec, *,
     ``fn(key, ws (B, ...), labels (B, C)[, partner_pool]) -> (ws, labels)``.
   """
   _check_alpha(alpha_dist, beta_alpha, "combine")
-  _check_matching(solver, max_iter, lap_threads, "combine")
+  matching.check_options(solver, max_iter, lap_threads, "combine")
   compat = _check_bool(reference_compat, "reference_compat", "combine")
   if isinstance(anchor_augs, str):
     anchor_augs = (anchor_augs,)
