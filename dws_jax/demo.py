@@ -23,6 +23,8 @@ import pathlib
 import sys
 import time
 
+from dws_jax import allocator
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -115,8 +117,9 @@ def main(argv=None) -> dict:
 
 
 def run() -> None:
+  allocator.reexec_with_tcmalloc()
   main()
 
 
 if __name__ == "__main__":
-  main()
+  run()

@@ -20,6 +20,8 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from dws_jax import allocator
+
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file (get_config(arg)).",
                                 lock_config=True)
@@ -117,6 +119,7 @@ def main(argv):
 
 
 def run():
+  allocator.reexec_with_tcmalloc()
   flags.mark_flags_as_required(["config", "out"])
   app.run(main)
 

@@ -13,6 +13,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from dws_jax import allocator
 from dws_jax import parallel
 from dws_jax import train
 
@@ -35,6 +36,7 @@ def main(argv):
 
 
 def run():
+  allocator.reexec_with_tcmalloc()
   flags.mark_flags_as_required(["config", "workdir"])
   app.run(main)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up of a dws_jax checkout: real Fashion-MNIST (Debian package,
-# installed when run as root), a .venv with pinned packages, dws_jax editable.
+# Idempotent set-up of a dws_jax checkout: real Fashion-MNIST and tcmalloc (Debian
+# packages, installed when run as root), a .venv with pinned packages, dws_jax editable.
 # A second run reuses the venv and installs nothing.
 #   bash launch/setup.sh            # core + test packages
 #   DWS_EXTRAS=test,torch bash launch/setup.sh   # also torch==2.13.0 (benchmarks)
@@ -8,12 +8,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fmnist=${DWS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+packages=()
 if [ ! -e "$fmnist/train-images-idx3-ubyte.gz" ] && [ ! -e "$fmnist/train-images-idx3-ubyte" ]; then
+  packages+=(dataset-fashion-mnist)
+fi
+# tcmalloc keeps XLA:CPU's step buffers mapped between steps (dws_jax/allocator.py).
+if ! compgen -G "/usr/lib/*/libtcmalloc_minimal.so.4" > /dev/null; then
+  packages+=(libtcmalloc-minimal4)
+fi
+if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist
+    apt-get update -qq && apt-get install -y -qq "${packages[@]}"
   else
-    echo "Fashion-MNIST not found in $fmnist;" \
-      "run: sudo apt-get update && sudo apt-get install -y dataset-fashion-mnist" >&2
+    echo "Not installed: ${packages[*]} (Fashion-MNIST is looked for in $fmnist);" \
+      "run: sudo apt-get update && sudo apt-get install -y ${packages[*]}" >&2
   fi
 fi
 

@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
+from dws_jax import allocator
 from dws_jax import fitting
 from dws_jax import matching
 from dws_jax import mixup
@@ -344,4 +345,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  allocator.reexec_with_tcmalloc()
   app.run(main)

@@ -37,6 +37,8 @@ import random
 import statistics
 import time
 
+from dws_jax import allocator
+
 NAMES = ("translate", "rotate", "scale", "gaussian_noise", "dropout", "quantile",
          "permutation", "siren_negation", "siren_bias", "label_smoothing")
 NUM_CLASSES = 10
@@ -285,4 +287,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
+  allocator.reexec_with_tcmalloc()
   main()

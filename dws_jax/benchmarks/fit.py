@@ -27,6 +27,8 @@ import pathlib
 import platform
 import time
 
+from dws_jax import allocator
+
 
 def _parse(argv):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -236,4 +238,5 @@ def _markdown(results) -> str:
 
 
 if __name__ == "__main__":
+  allocator.reexec_with_tcmalloc()
   main()

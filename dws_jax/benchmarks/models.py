@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 
+from dws_jax import allocator
+
 # Reference numbers measured earlier with the official PyTorch code on this
 # 2-core CPU (design.md): seconds per training step and batch size.
 REFERENCE = {
@@ -188,7 +190,10 @@ def _spawn(args, worker: str) -> dict:
          str(args.steps), "--torch-threads", str(args.torch_threads)]
   if args.reference_code:
     cmd += ["--reference-code", args.reference_code]
-  proc = subprocess.Popen(cmd)
+  env = dict(os.environ)
+  if worker == "torch_dwsnet":  # The official code as it is usually run.
+    env[allocator.ENV_CHOICE] = "system"
+  proc = subprocess.Popen(cmd, env=env)
   _, status, usage = os.wait4(proc.pid, 0)
   if status != 0:
     return dict(model=worker, error=f"worker exited with status {status}",
@@ -225,12 +230,13 @@ def _table(results, batch) -> str:
         ratio += (f"; same run: {torch_dws['step_s'] / r['step_s']:.2f}x per "
                   "step")
     first = (f"{r['first_step_s']:.1f}" if "first_step_s" in r else "")
+    alloc = f", {r['allocator']} malloc" if "allocator" in r else ""
     batch_col = str(r["batch"])
     if r.get("micro_batch", r["batch"]) != r["batch"]:
       batch_col += f" ({r['micro_batch']} at a time)"
     lines.append(
         f"| {r['model']}{'*' if r.get('merged_from_earlier_run') else ''} | "
-        f"{r['impl']} | {params} | {batch_col} | "
+        f"{r['impl']}{alloc} | {params} | {batch_col} | "
         f"{1000 * r['step_s']:.0f} | {r['samples_per_s']:.1f} | "
         f"{first} | {r['peak_rss_gib']:.2f} | {ratio} |")
   del batch
@@ -245,6 +251,7 @@ def main(argv=None):
                                 args.torch_threads)
     else:
       result = run_jax_model(args.worker, args.batch, args.steps)
+    result["allocator"] = "tcmalloc" if allocator.loaded_tcmalloc() else "system"
     with open(args.result, "w") as f:
       json.dump(result, f)
     return
@@ -298,4 +305,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+  allocator.reexec_with_tcmalloc()
   main()

@@ -24,6 +24,8 @@ import pathlib
 import statistics
 import time
 
+from dws_jax import allocator
+
 AUGS = (
     ("none", "none"),
     ("input-space", "translate"),
@@ -129,4 +131,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
+  allocator.reexec_with_tcmalloc()
   main()
