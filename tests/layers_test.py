@@ -14,6 +14,10 @@ SIZES = [(2, 32, 32, 1), (2, 16, 1), (3, 8, 8, 8, 2)]
 # Per-block tests: (3, 8, 8, 8, 2) has first, last, internal, adjacent and
 # distant layers and d_0, d_L > 1; (2, 16, 1) has no internal layer.
 BLOCK_SIZES = [(2, 16, 1), (3, 8, 8, 8, 2)]
+# HNP layer: 3 layers (one internal layer next to both ends), 4 layers with
+# unequal widths and d_0, d_L > 1 (two internal layers), 2 layers (first and
+# last layer adjacent).
+HNP_SIZES = [(2, 8, 8, 1), (3, 5, 6, 7, 2), (3, 6, 2), (2, 8, 1)]
 
 
 def random_params(key, shapes, std=0.3):
@@ -44,6 +48,17 @@ def random_features(key, spec, batch, features):
             for s in spec.weight_shapes),
       tuple(jax.random.normal(next(keys), (batch, *s, features))
             for s in spec.bias_shapes))
+
+
+def permute_io(fws, perm, side):
+  """Permutes the fixed neurons: the inputs (``d_0`` of ``W_0``) or outputs."""
+  weights, biases = list(fws.weights), list(fws.biases)
+  if side == "input":
+    weights[0] = weights[0][:, perm]
+  else:
+    weights[-1] = weights[-1][:, :, perm]
+    biases[-1] = biases[-1][:, perm]
+  return dws_jax.WeightSpace(tuple(weights), tuple(biases))
 
 
 def assert_equivariant(test, module, spec, features_in, key):
@@ -167,6 +182,77 @@ class NFNLayerTest(parameterized.TestCase):
     np.testing.assert_allclose(
         nfn.np_pool(permute_features(fws, perms, spec), spec),
         nfn.np_pool(fws, spec), atol=1e-5)
+
+  @parameterized.parameters(*HNP_SIZES)
+  def test_hnp_linear_equivariant(self, *sizes):
+    spec = dws_jax.WeightSpaceSpec.siren(sizes)
+    assert_equivariant(self, nfn.HNPLinear(spec, 4), spec, 3, jax.random.key(3))
+
+  @parameterized.parameters("input", "output")
+  def test_hnp_linear_not_equivariant_to_io_permutations(self, side):
+    # The input and output neurons are fixed for HNP: a cyclic shift of them
+    # commutes with the NP layer but not with the HNP layer.
+    spec = dws_jax.WeightSpaceSpec.siren((3, 5, 6, 4))
+    size = spec.layer_sizes[0 if side == "input" else -1]
+    perm = jnp.roll(jnp.arange(size), 1)
+    fws = random_features(jax.random.key(0), spec, 2, 3)
+    for cls, equivariant in ((nfn.NPLinear, True), (nfn.HNPLinear, False)):
+      module = cls(spec, 4)
+      key = jax.random.key(1)
+      variables = random_params(key, jax.eval_shape(module.init, key, fws))
+      out = module.apply(variables, fws)
+      of_permuted = module.apply(variables, permute_io(fws, perm, side))
+      permuted = permute_io(out, perm, side)
+      diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in
+                 zip(jax.tree.leaves(of_permuted), jax.tree.leaves(permuted)))
+      scale = max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(out))
+      if equivariant:
+        self.assertLess(diff, 1e-5 * scale, msg=cls.__name__)
+      else:
+        self.assertGreater(diff, 0.05 * scale, msg=cls.__name__)
+
+  def test_hnp_linear_one_layer(self):
+    # No hidden neurons: one dense map of the whole weight space per tensor.
+    spec = dws_jax.WeightSpaceSpec.siren((3, 2))
+    fws = random_features(jax.random.key(0), spec, 2, 3)
+    module = nfn.HNPLinear(spec, 4)
+    variables = module.init(jax.random.key(1), fws)
+    out = module.apply(variables, fws)
+    self.assertEqual(out.weights[0].shape, (2, 3, 2, 4))
+    self.assertEqual(out.biases[0].shape, (2, 2, 4))
+    kernel = variables["params"]["w0"]["kernel"]
+    self.assertEqual(kernel.shape, (3 * (3 * 2 + 2), 3 * 2 * 4))
+
+  def test_hnp_linear_bad_input(self):
+    spec = dws_jax.WeightSpaceSpec.siren((2, 8, 8, 1))
+    module = nfn.HNPLinear(spec, 4)
+    shallow = random_features(jax.random.key(0),
+                              dws_jax.WeightSpaceSpec.siren((2, 8, 1)), 1, 3)
+    with self.assertRaisesRegex(ValueError, "2 weights.*spec has 3 layers"):
+      module.init(jax.random.key(0), shallow)
+    wide = random_features(jax.random.key(0),
+                           dws_jax.WeightSpaceSpec.siren((2, 8, 9, 1)), 1, 3)
+    with self.assertRaisesRegex(ValueError, r"weights\[1\] has shape"):
+      module.init(jax.random.key(0), wide)
+
+  @parameterized.product(sizes=HNP_SIZES + [(3, 2)],
+                         reduction=("mean", "max"))
+  def test_hnp_pool_invariant(self, sizes, reduction):
+    spec = dws_jax.WeightSpaceSpec.siren(sizes)
+    fws = random_features(jax.random.key(0), spec, 2, 3)
+    pooled = nfn.hnp_pool(fws, spec, reduction)
+    num, d_in, d_out = spec.num_layers, sizes[0], sizes[-1]
+    width = (2 * num - 3 + d_in + 2 * d_out if num > 1
+             else (d_in + 1) * d_out)
+    self.assertEqual(pooled.shape, (2, 3 * width))
+    # Same as the DWSNets pooling, up to the order of the features.
+    np.testing.assert_allclose(
+        np.sort(pooled, axis=-1),
+        np.sort(layers.invariant_pool(fws, spec, reduction), axis=-1))
+    perms = random_perms(jax.random.key(1), spec)
+    np.testing.assert_allclose(
+        nfn.hnp_pool(permute_features(fws, perms, spec), spec, reduction),
+        pooled, atol=1e-5)
 
 
 if __name__ == "__main__":

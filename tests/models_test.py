@@ -23,6 +23,7 @@ SMALL = {
                                    d_node_hid=16, d_edge_hid=16, d_out_hid=16,
                                    n_layers=2, n_heads=2, fourier_features=16),
     "nfn_np": dict(hidden_features=16, num_layers=2, head_hidden=32),
+    "nfn_hnp": dict(hidden_features=16, num_layers=2, head_hidden=32),
     "mlp": dict(hidden_features=64),
     "inr2vec_transformer": dict(num_layers=2, num_heads=2, ff_features=32),
 }
@@ -32,6 +33,7 @@ BATCH = 32
 TRAIN = {
     "dwsnet": (1e-2, 300, {}),
     "nfn_np": (3e-3, 300, {}),
+    "nfn_hnp": (3e-3, 600, {}),
     "mlp": (1e-3, 100, {}),
     "inr2vec_transformer": (1e-3, 200, dict(dropout_rate=0.0)),
 }
@@ -77,8 +79,8 @@ class RegistryTest(parameterized.TestCase):
 
   def test_names_and_aliases(self):
     self.assertEqual(set(models.names()),
-                     {"dwsnet", "relational_transformer", "nfn_np", "mlp",
-                      "inr2vec_transformer"})
+                     {"dwsnet", "relational_transformer", "nfn_np", "nfn_hnp",
+                      "mlp", "inr2vec_transformer"})
     spec = dws_jax.WeightSpaceSpec.siren((2, 8, 1))
     self.assertIsInstance(models.get("rtransformer", spec=spec),
                           models.RelationalTransformer)
@@ -114,6 +116,16 @@ class RegistryTest(parameterized.TestCase):
     self.assertEqual(models.param_count(shapes), expected)
     self.assertEqual(expected - (32 if name == "inr2vec_transformer" else 0),
                      models.OFFICIAL_PARAM_COUNTS[name])
+
+  @parameterized.parameters(("nfn_np", 616_458), ("nfn_hnp", 937_738))
+  def test_nfn_param_counts(self, name, expected):
+    # nfn_hnp: 929,546 in the layout of nfn.layers.HNPLinear, plus 8,256 for
+    # the b_{L-2} -> W_{L-1} term (64 + 2 * 64 * 64 over the three layers).
+    spec = dws_jax.WeightSpaceSpec.siren((2, 32, 32, 1))
+    model = models.get(name, spec=spec, num_classes=10)
+    shapes = jax.eval_shape(model.init, jax.random.key(0),
+                            random_ws(jax.random.key(0), spec, 2))
+    self.assertEqual(models.param_count(shapes), expected)
 
 
 class InvarianceTest(parameterized.TestCase):

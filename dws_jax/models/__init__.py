@@ -16,9 +16,9 @@ default everywhere.
 
 Names (:func:`names`): ``"dwsnet"`` (alias ``"cannibal"``),
 ``"relational_transformer"`` (alias ``"rtransformer"``), ``"nfn_np"``,
-``"mlp"``, ``"inr2vec_transformer"`` (alias ``"wsl"``). The models in
-:data:`INVARIANT` are invariant to hidden-neuron permutations; the MLP and the
-inr2vec transformer are not.
+``"nfn_hnp"``, ``"mlp"``, ``"inr2vec_transformer"`` (alias ``"wsl"``). The
+models in :data:`INVARIANT` are invariant to hidden-neuron permutations; the
+MLP and the inr2vec transformer are not.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dws_jax.models.baselines import Inr2VecTransformer
 from dws_jax.models.baselines import MLPClassifier
 from dws_jax.models.dwsnet import DWSNet
 from dws_jax.models.nfn import NFNClassifier
+from dws_jax.models.nfn import NFNHNPClassifier
 from dws_jax.models.relational_transformer import RelationalTransformer
 
 # Parameter counts of the official PyTorch models (deep-weight-space-
@@ -110,12 +111,14 @@ def param_count(variables: Any) -> int:
 register("dwsnet", DWSNet)
 register("relational_transformer", RelationalTransformer)
 register("nfn_np", NFNClassifier)
+register("nfn_hnp", NFNHNPClassifier)
 register("mlp", MLPClassifier)
 register("inr2vec_transformer", Inr2VecTransformer)
 
 # Models whose logits are invariant to hidden-neuron permutations.
-INVARIANT = ("dwsnet", "relational_transformer", "nfn_np")
+INVARIANT = ("dwsnet", "relational_transformer", "nfn_np", "nfn_hnp")
 
 __all__ = ["DWSNet", "INVARIANT", "Inr2VecTransformer", "MLPClassifier",
-           "NFNClassifier", "OFFICIAL_PARAM_COUNTS", "RelationalTransformer", "aliases", "get", "names",
-           "param_count", "register"]
+           "NFNClassifier", "NFNHNPClassifier", "OFFICIAL_PARAM_COUNTS",
+           "RelationalTransformer", "aliases", "get", "names", "param_count",
+           "register"]
