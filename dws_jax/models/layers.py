@@ -96,6 +96,58 @@ def torch_dense(features: int, use_bias: bool = True, name: str | None = None
       bias_init=bias_init)
 
 
+def _flat(x: Array) -> Array:
+  return x.reshape(-1, x.shape[-1])
+
+
+@jax.custom_vjp
+def rows_matmul(x: Array, w: Array) -> Array:
+  """``x @ w`` for ``x`` of shape ``(..., d_in)``; output ``(..., d_out)``.
+
+  The same product as ``x @ w``, with a backward pass written for XLA:CPU:
+  autodiff of ``x @ w`` contracts the ``(M, d_out)`` cotangent over its long
+  axis (``M``: all leading axes, e.g. ``B d_l d_{l+1}`` entries of a weight
+  matrix or ``B N^2`` edges of a graph) after physically transposing it,
+  which costs more than both backward products together. Here the kernel
+  gradient is ``(g^T x)^T`` on the untransposed cotangent.
+  """
+  return x @ w
+
+
+def _rows_matmul_fwd(x, w):
+  return x @ w, (x, w)
+
+
+def _rows_matmul_bwd(res, g):
+  x, w = res
+  dw = (_flat(g).T @ _flat(x)).T
+  return g @ w.T, dw
+
+
+rows_matmul.defvjp(_rows_matmul_fwd, _rows_matmul_bwd)
+
+
+class RowsDense(nn.Module):
+  """``nn.Dense`` (same parameters and init) computed with :func:`rows_matmul`.
+
+  Input ``(..., d_in)``, output ``(..., features)``.
+  """
+
+  features: int
+  use_bias: bool = True
+  kernel_init: Callable = nn.initializers.lecun_normal()
+  bias_init: Callable = nn.initializers.zeros
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    kernel = self.param("kernel", self.kernel_init,
+                        (x.shape[-1], self.features))
+    y = rows_matmul(x, kernel)
+    if self.use_bias:
+      y = y + self.param("bias", self.bias_init, (self.features,))
+    return y
+
+
 # -- axis bookkeeping derived from the spec ------------------------------------
 
 
@@ -197,9 +249,9 @@ class MLP(nn.Module):
     for i in range(self.n_fc_layers):
       if i:
         x = nn.relu(x)
-      x = nn.Dense(self.features, use_bias=self.use_bias,
-                   kernel_init=dws_kernel_init(self.init_scale),
-                   bias_init=dws_bias_init)(x)
+      x = RowsDense(self.features, use_bias=self.use_bias,
+                    kernel_init=dws_kernel_init(self.init_scale),
+                    bias_init=dws_bias_init, name=f"Dense_{i}")(x)
     return x
 
 
@@ -339,9 +391,9 @@ class SAB(nn.Module):
       raise ValueError(
           f"SAB: output features {self.features} are not divisible by "
           f"num_heads={self.num_heads}")
-    dense = lambda: nn.Dense(self.features,
-                             kernel_init=dws_kernel_init(self.init_scale),
-                             bias_init=dws_bias_init)
+    dense = lambda: RowsDense(self.features,
+                              kernel_init=dws_kernel_init(self.init_scale),
+                              bias_init=dws_bias_init)
     self.fc_q, self.fc_k, self.fc_v, self.fc_o = (dense() for _ in range(4))
 
   def project(self, x: Array) -> tuple[Array, Array, Array, int]:

@@ -75,30 +75,8 @@ def _flat(x: Array) -> Array:
   return x.reshape(-1, x.shape[-1])
 
 
-@jax.custom_vjp
-def edge_matmul(x: Array, w: Array) -> Array:
-  """``x @ w`` for edge tensors ``(..., d_in)``; output ``(..., d_out)``.
-
-  The same product as ``x @ w``, with a backward pass written for XLA:CPU:
-  autodiff of ``x @ w`` contracts the ``(M, d_out)`` cotangent over its long
-  axis after physically transposing it (``M = B N^2`` rows), which costs more
-  than both backward products together. Here the kernel gradient is
-  ``(g^T x)^T`` on the untransposed cotangent.
-  """
-  return x @ w
-
-
-def _edge_matmul_fwd(x, w):
-  return x @ w, (x, w)
-
-
-def _edge_matmul_bwd(res, g):
-  x, w = res
-  dw = (_flat(g).T @ _flat(x)).T
-  return g @ w.T, dw
-
-
-edge_matmul.defvjp(_edge_matmul_fwd, _edge_matmul_bwd)
+# ``x @ w`` with a kernel gradient that does not transpose the edge cotangent.
+edge_matmul = layers.rows_matmul
 
 
 def _attention_fwd(q_n, k_n, v_n, edges, w_edge, w_v, scale):
@@ -181,22 +159,10 @@ def _attention_vjp_bwd(scale, res, g):
 relational_attention.defvjp(_attention_vjp_fwd, _attention_vjp_bwd)
 
 
-class EdgeDense(nn.Module):
-  """``nn.Dense`` (xavier-uniform kernel, zero bias) for ``(B, N, N, d)`` edges.
-
-  Same parameters as ``nn.Dense``; uses :func:`edge_matmul`.
-  """
-
-  features: int
-  use_bias: bool = True
-
-  @nn.compact
-  def __call__(self, x: Array) -> Array:
-    kernel = self.param("kernel", _xavier, (x.shape[-1], self.features))
-    y = edge_matmul(x, kernel)
-    if self.use_bias:
-      y = y + self.param("bias", nn.initializers.zeros, (self.features,))
-    return y
+def EdgeDense(features: int, use_bias: bool = True,  # pylint: disable=invalid-name
+              name: str | None = None) -> layers.RowsDense:
+  """The reference's ``Linear`` (xavier-uniform kernel, zero bias) for edges."""
+  return layers.RowsDense(features, use_bias, kernel_init=_xavier, name=name)
 
 
 def graph_layout(spec: wsp.WeightSpaceSpec) -> tuple[np.ndarray, np.ndarray]:
