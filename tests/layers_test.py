@@ -186,7 +186,9 @@ class NFNLayerTest(parameterized.TestCase):
   @parameterized.parameters(*HNP_SIZES)
   def test_hnp_linear_equivariant(self, *sizes):
     spec = dws_jax.WeightSpaceSpec.siren(sizes)
-    assert_equivariant(self, nfn.HNPLinear(spec, 4), spec, 3, jax.random.key(3))
+    for last_hidden_bias in (False, True):
+      assert_equivariant(self, nfn.HNPLinear(spec, 4, last_hidden_bias), spec,
+                         3, jax.random.key(3))
 
   @parameterized.parameters("input", "output")
   def test_hnp_linear_not_equivariant_to_io_permutations(self, side):

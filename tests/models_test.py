@@ -117,12 +117,15 @@ class RegistryTest(parameterized.TestCase):
     self.assertEqual(expected - (32 if name == "inr2vec_transformer" else 0),
                      models.OFFICIAL_PARAM_COUNTS[name])
 
-  @parameterized.parameters(("nfn_np", 616_458), ("nfn_hnp", 937_738))
-  def test_nfn_param_counts(self, name, expected):
-    # nfn_hnp: 929,546 in the layout of nfn.layers.HNPLinear, plus 8,256 for
-    # the b_{L-2} -> W_{L-1} term (64 + 2 * 64 * 64 over the three layers).
+  @parameterized.parameters(("nfn_np", 616_458, {}), ("nfn_hnp", 929_482, {}),
+                            ("nfn_hnp", 937_738, dict(last_hidden_bias=True)))
+  def test_nfn_param_counts(self, name, expected, kwargs):
+    # nfn_hnp: the three layers have 7,232 + 2 * 402,368 parameters, the sizes
+    # of the Conv1d/Linear maps that nfn.layers.HNPLinear's constructor makes
+    # for this network, plus the 117,514 of the head. The b_{L-2} -> W_{L-1}
+    # term adds 8,256 (64 + 2 * 64 * 64).
     spec = dws_jax.WeightSpaceSpec.siren((2, 32, 32, 1))
-    model = models.get(name, spec=spec, num_classes=10)
+    model = models.get(name, spec=spec, num_classes=10, **kwargs)
     shapes = jax.eval_shape(model.init, jax.random.key(0),
                             random_ws(jax.random.key(0), spec, 2))
     self.assertEqual(models.param_count(shapes), expected)

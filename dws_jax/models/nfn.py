@@ -187,15 +187,15 @@ class HNPLinear(nn.Module):
     a map of ``g``.
   * ``W_{L-1}`` (hidden axis ``d_{L-1}``, fixed output axis ``d_L``): per
     hidden neuron ``j``, a map to ``d_L C_out`` of ``W_{L-1}[j]`` (all
-    outputs), ``W_{L-2}[:, j]`` averaged over its inputs, ``b_{L-2}[j]`` and,
-    when ``L = 2``, ``W_0[:, j]`` (all ``d_0`` inputs); plus a map of ``g`` to
+    outputs), ``W_{L-2}[:, j]`` averaged over its inputs, (with
+    ``last_hidden_bias``) ``b_{L-2}[j]`` and, when ``L = 2``, ``W_0[:, j]`` (all ``d_0`` inputs); plus a map of ``g`` to
     ``d_L C_out``.
   * ``b_{L-1}`` (fixed axis ``d_L``): a map of ``g`` to ``d_L C_out``.
 
-  This is ``nfn.layers.HNPLinear`` with one more input: the reference's
-  ``W_{L-1}`` term leaves out ``b_{L-2}``, although ``b_{L-2}[j]`` is indexed
-  by the same hidden neuron as ``W_{L-1}[j]`` (its other layers use the
-  matching bias). That adds ``C_in d_L C_out`` parameters. Every map is a
+  This is ``nfn.layers.HNPLinear``. The reference's ``W_{L-1}`` term leaves
+  out ``b_{L-2}``, although ``b_{L-2}[j]`` is indexed by the same hidden
+  neuron as ``W_{L-1}[j]`` (its other layers use the matching bias);
+  ``last_hidden_bias=True`` adds it (``C_in d_L C_out`` more parameters). Every map is a
   Flax ``Dense`` with Flax's default init, not NFN's ``set_init_``. For
   ``L = 1`` (no hidden neurons, so no symmetry) the layer is one dense map of
   the whole flattened weight space to each of ``W_0`` and ``b_0``; the
@@ -204,6 +204,8 @@ class HNPLinear(nn.Module):
   Attributes:
     spec: the weight-space spec.
     features: output channels ``C_out``.
+    last_hidden_bias: also map ``b_{L-2}`` into ``W_{L-1}`` (not in the
+      reference).
 
   Input: leaves ``(B, d_i, d_{i+1}, C_in)`` and ``(B, d_{i+1}, C_in)``.
   Output: the same shapes with ``features`` channels.
@@ -214,6 +216,7 @@ class HNPLinear(nn.Module):
 
   spec: wsp.WeightSpaceSpec
   features: int
+  last_hidden_bias: bool = False
 
   @nn.compact
   def __call__(self, fws: wsp.WeightSpace) -> wsp.WeightSpace:
@@ -252,8 +255,9 @@ class HNPLinear(nn.Module):
         u = dense(feats, "b0")(rows)
         u = u + dense(feats, "b0_global")(g)[:, None, :]
       elif i == num - 1:
-        rows = [last, in_mean[i - 1], biases[i - 1]] + (
-            [first] if num == 2 else [])
+        rows = [last, in_mean[i - 1]] + (
+            [biases[i - 1]] if self.last_hidden_bias else []) + (
+                [first] if num == 2 else [])
         rows = jnp.concatenate(rows, axis=-1)  # (B, d_{L-1}, .)
         z = dense(sizes[-1] * feats, f"w{i}")(rows)
         z = z + dense(sizes[-1] * feats, f"w{i}_global")(g)[:, None, :]
@@ -374,11 +378,14 @@ class NFNHNPClassifier(NFNClassifier):
   The attributes, input and output are those of :class:`NFNClassifier`, with
   :class:`HNPLinear` layers and :func:`hnp_pool`; the embedding
   (:meth:`embed`) is ``(B, hidden_features (2L - 3 + d_0 + 2 d_L))`` for
-  ``L >= 2``.
+  ``L >= 2``. ``last_hidden_bias``: see :class:`HNPLinear`.
   """
 
+  last_hidden_bias: bool = False
+
   def _equivariant_layer(self, index: int) -> nn.Module:
-    return HNPLinear(self.spec, self.hidden_features, name=f"hnp_{index}")
+    return HNPLinear(self.spec, self.hidden_features, self.last_hidden_bias,
+                     name=f"hnp_{index}")
 
   def _pool(self, fws: wsp.WeightSpace) -> Array:
     return hnp_pool(fws, self.spec, self.reduction)
