@@ -48,7 +48,7 @@ MICRO_BATCH = {"relational_transformer": 16}
 # fits without rematerialisation (about 1.8 GiB of temporaries), which would
 # cost a third more compute.
 MODEL_KWARGS = {"relational_transformer": dict(remat=False)}
-ORDER = ("dwsnet", "relational_transformer", "nfn_np", "mlp",
+ORDER = ("dwsnet", "relational_transformer", "nfn_np", "nfn_hnp", "mlp",
          "inr2vec_transformer")
 
 
