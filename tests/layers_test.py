@@ -140,6 +140,22 @@ class DWSLayerTest(parameterized.TestCase):
       layers.DWSLayer(spec, 4, num_heads=3).init(jax.random.key(0), fws)
 
 
+class RowsMatmulTest(parameterized.TestCase):
+
+  @parameterized.parameters(1, 4)
+  def test_gradient_equals_autodiff_of_matmul(self, d_in):
+    keys = jax.random.split(jax.random.key(0), 3)
+    x = jax.random.normal(keys[0], (2, 5, 5, d_in))
+    w = jax.random.normal(keys[1], (d_in, 6))
+    ct = jax.random.normal(keys[2], (2, 5, 5, 6))
+    got = jax.grad(lambda x, w: jnp.sum(layers.rows_matmul(x, w) * ct),
+                   (0, 1))(x, w)
+    want = jax.grad(lambda x, w: jnp.sum((x @ w) * ct), (0, 1))(x, w)
+    for g, h in zip(got, want):
+      self.assertEqual(g.shape, h.shape)
+      np.testing.assert_allclose(g, h, rtol=1e-5, atol=1e-5)
+
+
 class AttentionTest(parameterized.TestCase):
 
   @parameterized.parameters((8, 2, 16), (5, 4, 7), (3, 16, 32))

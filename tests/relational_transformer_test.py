@@ -31,17 +31,6 @@ models_test = _load_models_test()
 
 class GradientTest(parameterized.TestCase):
 
-  def test_edge_matmul(self):
-    keys = jax.random.split(jax.random.key(0), 3)
-    x = jax.random.normal(keys[0], (2, 5, 5, 4))
-    w = jax.random.normal(keys[1], (4, 6))
-    ct = jax.random.normal(keys[2], (2, 5, 5, 6))
-    got = jax.grad(lambda x, w: jnp.sum(rt.edge_matmul(x, w) * ct),
-                   (0, 1))(x, w)
-    want = jax.grad(lambda x, w: jnp.sum((x @ w) * ct), (0, 1))(x, w)
-    for g, h in zip(got, want):
-      np.testing.assert_allclose(g, h, rtol=1e-5, atol=1e-5)
-
   @parameterized.parameters(2, 3)
   def test_attention_vjp_matches_autodiff(self, projections):
     """The hand-written backward pass equals autodiff of the forward pass."""

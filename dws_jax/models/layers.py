@@ -109,7 +109,8 @@ def rows_matmul(x: Array, w: Array) -> Array:
   axis (``M``: all leading axes, e.g. ``B d_l d_{l+1}`` entries of a weight
   matrix or ``B N^2`` edges of a graph) after physically transposing it,
   which costs more than both backward products together. Here the kernel
-  gradient is ``(g^T x)^T`` on the untransposed cotangent.
+  gradient is ``(g^T x)^T`` on the untransposed cotangent (for ``d_in = 1``
+  a sum of products over the rows).
   """
   return x @ w
 
@@ -120,7 +121,10 @@ def _rows_matmul_fwd(x, w):
 
 def _rows_matmul_bwd(res, g):
   x, w = res
-  dw = (_flat(g).T @ _flat(x)).T
+  if x.shape[-1] == 1:  # An outer product: XLA would transpose g for a dot.
+    dw = jnp.sum(_flat(g) * _flat(x), axis=0, keepdims=True)
+  else:
+    dw = (_flat(g).T @ _flat(x)).T
   return g @ w.T, dw
 
 
