@@ -91,6 +91,19 @@ def tcmalloc_env(env: Mapping[str, str], library: str) -> dict[str, str]:
   return out
 
 
+def system_env(env: Mapping[str, str]) -> dict[str, str]:
+  """``env`` for a child process on glibc malloc: tcmalloc out of ``LD_PRELOAD``."""
+  out = dict(env)
+  preload = [p for p in out.get("LD_PRELOAD", "").replace(":", " ").split()
+             if "libtcmalloc" not in pathlib.Path(p).name]
+  if preload:
+    out["LD_PRELOAD"] = " ".join(preload)
+  else:
+    out.pop("LD_PRELOAD", None)
+  out[ENV_CHOICE] = "system"
+  return out
+
+
 def reexec_with_tcmalloc(env: MutableMapping[str, str] | None = None) -> None:
   """Re-executes this process on tcmalloc when it is installed and not loaded.
 

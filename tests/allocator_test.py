@@ -52,6 +52,14 @@ class EnvTest(unittest.TestCase):
                      allocator.TCMALLOC_DEFAULTS[
                          "TCMALLOC_LARGE_ALLOC_REPORT_THRESHOLD"])
 
+  def test_system_env_drops_only_tcmalloc(self):
+    env = allocator.system_env(
+        {"LD_PRELOAD": "/lib/libtcmalloc_minimal.so.4 /x/libfoo.so"})
+    self.assertEqual(env["LD_PRELOAD"], "/x/libfoo.so")
+    self.assertEqual(env["DWS_JAX_ALLOCATOR"], "system")
+    self.assertNotIn("LD_PRELOAD", allocator.system_env(
+        {"LD_PRELOAD": "/lib/libtcmalloc_minimal.so.4"}))
+
   def test_unknown_choice_names_the_variable(self):
     with self.assertRaisesRegex(ValueError, "DWS_JAX_ALLOCATOR='jemalloc'"):
       allocator.choice({"DWS_JAX_ALLOCATOR": "jemalloc"})
@@ -76,6 +84,13 @@ class ReexecTest(unittest.TestCase):
   def test_system_choice_keeps_glibc(self):
     lines = _run(["-m", "dws_jax.allocator", "x"], DWS_JAX_ALLOCATOR="system")
     self.assertEqual(lines, ["allocator: system malloc", "argv: x"])
+
+  def test_child_on_system_env_runs_on_glibc(self):
+    env = allocator.tcmalloc_env(os.environ, TCMALLOC)
+    self.assertIn("libtcmalloc", _run(["-m", "dws_jax.allocator"], **env)[0])
+    env = allocator.system_env(env)
+    self.assertEqual(_run(["-m", "dws_jax.allocator"], **env)[0],
+                     "allocator: system malloc")
 
   def test_step_buffers_are_reused_instead_of_faulted_in(self):
     system = int(_run(["-c", FAULTS_SCRIPT], DWS_JAX_ALLOCATOR="system")[-1])

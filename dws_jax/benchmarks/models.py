@@ -146,22 +146,52 @@ def run_jax_model(name: str, batch: int, steps: int) -> dict:
               loss=float(loss))
 
 
-def run_torch_dwsnet(code_dir: str, batch: int, steps: int, threads: int
-                     ) -> dict:
-  """Times the official PyTorch DWSNet train step (Adam) on random inputs."""
+# Official models timed with --reference-code: worker name -> (builder name,
+# batch or None for --batch, most timed steps). The relational transformer
+# runs at batch 64: at 256 it needs more memory than this machine has.
+TORCH_WORKERS = {
+    "torch_dwsnet": ("dwsnet", None, None),
+    "torch_rtransformer": ("relational_transformer", 64, 3),
+}
+
+
+def _official_model(name: str, code_dir: str, weight_shapes, bias_shapes):
+  """The official PyTorch model ``name`` with the official trainer's defaults."""
+  sys.path.insert(0, code_dir)
+  # pylint: disable=g-import-not-at-top,import-outside-toplevel
+  if name == "dwsnet":
+    from models.models import CannibalModelForClassification
+    return CannibalModelForClassification(
+        weight_shapes=weight_shapes, bias_shapes=bias_shapes,
+        input_features=1, hidden_dim=16, n_hidden=2, n_classes=10)
+  from models.relation_transformer.models import RelationTransformer
+  from models.relation_transformer.probe_features import INRPerLayer
+  # pylint: enable=g-import-not-at-top,import-outside-toplevel
+  return RelationTransformer(
+      d_in=1, layer_layout=[weight_shapes[0][0]] + [b[0] for b in bias_shapes],
+      inr_model=INRPerLayer(in_dim=weight_shapes[0][0],
+                            n_layers=len(weight_shapes),
+                            out_channels=weight_shapes[-1][-1],
+                            up_scale=weight_shapes[0][1] // weight_shapes[0][0]),
+      d_out=10)
+
+
+def run_torch_model(worker: str, code_dir: str, batch: int, steps: int,
+                    threads: int) -> dict:
+  """Times an official PyTorch model's train step (Adam) on random inputs."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import torch  # pylint: disable=g-import-not-at-top
-  sys.path.insert(0, code_dir)
-  from models.models import CannibalModelForClassification  # pylint: disable=g-import-not-at-top,import-outside-toplevel
 
+  name, fixed_batch, max_steps = TORCH_WORKERS[worker]
+  batch = fixed_batch or batch
+  steps = min(steps, max_steps or steps)
   torch.set_num_threads(threads)
   torch.manual_seed(0)
   sizes = (2, 32, 32, 1)
   weight_shapes = tuple((sizes[i], sizes[i + 1]) for i in range(3))
   bias_shapes = tuple((d,) for d in sizes[1:])
-  model = CannibalModelForClassification(
-      weight_shapes=weight_shapes, bias_shapes=bias_shapes, input_features=1,
-      hidden_dim=16, n_hidden=2, n_classes=10)
+  model = _official_model(name, code_dir, weight_shapes, bias_shapes)
+  model.train()
   opt = torch.optim.Adam(model.parameters(), lr=1e-3)
   inputs = (tuple(torch.randn(batch, *s, 1) for s in weight_shapes),
             tuple(torch.randn(batch, *s, 1) for s in bias_shapes))
@@ -176,7 +206,7 @@ def run_torch_dwsnet(code_dir: str, batch: int, steps: int, threads: int
     if i:
       times.append(time.perf_counter() - t0)
   median = float(np.median(times))
-  return dict(model="dwsnet", impl=f"official PyTorch {torch.__version__}",
+  return dict(model=name, impl=f"official PyTorch {torch.__version__}",
               batch=batch, params=sum(p.numel() for p in model.parameters()),
               step_s=median, samples_per_s=batch / median, step_times_s=times)
 
@@ -191,8 +221,8 @@ def _spawn(args, worker: str) -> dict:
   if args.reference_code:
     cmd += ["--reference-code", args.reference_code]
   env = dict(os.environ)
-  if worker == "torch_dwsnet":  # The official code as it is usually run.
-    env[allocator.ENV_CHOICE] = "system"
+  if worker in TORCH_WORKERS:  # The official code as it is usually run.
+    env = allocator.system_env(env)
   proc = subprocess.Popen(cmd, env=env)
   _, status, usage = os.wait4(proc.pid, 0)
   if status != 0:
@@ -210,8 +240,8 @@ def _table(results, batch) -> str:
       "| model | implementation | params (official) | batch | ms/step | "
       "samples/s | first step (compile) s | peak RSS (GiB) | vs official |",
       "|---|---|---|---|---|---|---|---|---|"]
-  torch_dws = next((r for r in results if r.get("impl", "").startswith(
-      "official") and "error" not in r), None)
+  same_runs = {r["model"]: r for r in results
+               if r.get("impl", "").startswith("official") and "error" not in r}
   for r in results:
     if "error" in r:
       lines.append(f"| {r['model']} | failed: {r['error']} | | | | | | | |")
@@ -224,13 +254,15 @@ def _table(results, batch) -> str:
       ratio = (f"{r['samples_per_s'] / (ref_b / ref_s):.2f}x samples/s "
                f"(reference {ref_b / ref_s:.1f}/s at batch {ref_b}, measured "
                "alone)")
-      if r["model"] == "dwsnet" and torch_dws:
+      same_run = same_runs.get(r["model"])
+      if same_run:
         # Both timed in this run, one after the other: the ratio is only as
         # reliable as the machine load was steady.
-        ratio += (f"; same run: {torch_dws['step_s'] / r['step_s']:.2f}x per "
-                  "step")
+        speedup = r["samples_per_s"] / same_run["samples_per_s"]
+        ratio += f"; same run: {speedup:.2f}x samples/s"
     first = (f"{r['first_step_s']:.1f}" if "first_step_s" in r else "")
-    alloc = f", {r['allocator']} malloc" if "allocator" in r else ""
+    alloc = {"tcmalloc": ", tcmalloc", "system": ", glibc malloc"}.get(
+        r.get("allocator"), "")
     batch_col = str(r["batch"])
     if r.get("micro_batch", r["batch"]) != r["batch"]:
       batch_col += f" ({r['micro_batch']} at a time)"
@@ -246,9 +278,9 @@ def _table(results, batch) -> str:
 def main(argv=None):
   args = _parse(sys.argv[1:] if argv is None else argv)
   if args.worker:
-    if args.worker == "torch_dwsnet":
-      result = run_torch_dwsnet(args.reference_code, args.batch, args.steps,
-                                args.torch_threads)
+    if args.worker in TORCH_WORKERS:
+      result = run_torch_model(args.worker, args.reference_code, args.batch,
+                               args.steps, args.torch_threads)
     else:
       result = run_jax_model(args.worker, args.batch, args.steps)
     result["allocator"] = "tcmalloc" if allocator.loaded_tcmalloc() else "system"
@@ -262,18 +294,21 @@ def main(argv=None):
     results.append(_spawn(args, name))
     print(f"[bench_models] {results[-1]}", flush=True)
   if args.reference_code:
-    print("[bench_models] official PyTorch DWSNet ...", flush=True)
-    results.append(_spawn(args, "torch_dwsnet"))
-    print(f"[bench_models] {results[-1]}", flush=True)
+    ran = {TORCH_WORKERS[w][0]: w for w in TORCH_WORKERS}
+    for name in args.models.split(","):
+      if name in ran:
+        print(f"[bench_models] official PyTorch {name} ...", flush=True)
+        results.append(_spawn(args, ran[name]))
+        print(f"[bench_models] {results[-1]}", flush=True)
   out = pathlib.Path(args.out)
   out.mkdir(parents=True, exist_ok=True)
   if args.merge and (out / "bench_models.json").exists():
     previous = json.loads((out / "bench_models.json").read_text())["results"]
     rerun = {(r["model"], r.get("impl", "dws_jax")[:5]) for r in results}
     # An earlier official-model row is no same-run comparison for a re-run
-    # dws_jax DWSNet: drop it.
-    if ("dwsnet", "dws_j") in rerun:
-      rerun.add(("dwsnet", "offic"))
+    # dws_jax model: drop it.
+    for name, _ in list(rerun):
+      rerun.add((name, "offic"))
     kept = [r for r in previous
             if (r["model"], r.get("impl", "dws_jax")[:5]) not in rerun]
     for r in kept:
