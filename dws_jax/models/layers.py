@@ -119,13 +119,17 @@ def _rows_matmul_fwd(x, w):
   return x @ w, (x, w)
 
 
-def _rows_matmul_bwd(res, g):
-  x, w = res
+def rows_matmul_vjp(x: Array, w: Array, g: Array) -> tuple[Array, Array]:
+  """``(dx, dw)`` of :func:`rows_matmul` for the output cotangent ``g``."""
   if x.shape[-1] == 1:  # An outer product: XLA would transpose g for a dot.
     dw = jnp.sum(_flat(g) * _flat(x), axis=0, keepdims=True)
   else:
     dw = (_flat(g).T @ _flat(x)).T
   return g @ w.T, dw
+
+
+def _rows_matmul_bwd(res, g):
+  return rows_matmul_vjp(*res, g)
 
 
 rows_matmul.defvjp(_rows_matmul_fwd, _rows_matmul_bwd)
@@ -702,15 +706,25 @@ def invariant_pool(fws: wsp.WeightSpace, spec: wsp.WeightSpaceSpec,
   Returns:
     ``(B, F * (2L - 3 + d_0 + 2 d_L))`` for ``L >= 2``.
   """
-  infos = tensor_infos(spec)
-  leaves = feature_leaves(fws)
+  return jnp.concatenate(pooled_tensors(fws, spec, reduction), axis=-1)
+
+
+def pooled_tensors(fws: wsp.WeightSpace, spec: wsp.WeightSpaceSpec,
+                   reduction: str = "max") -> list[Array]:
+  """The parts of :func:`invariant_pool`, one per tensor.
+
+  Returns:
+    ``(B, F * fixed size)`` per tensor, in :func:`tensor_infos` order
+    (weights, then biases): every permuted axis pooled, the fixed axes
+    flattened into the features.
+  """
   parts = []
-  for info, x in zip(infos, leaves):
+  for info, x in zip(tensor_infos(spec), feature_leaves(fws)):
     pool = tuple(1 + i for i, a in enumerate(info.axes) if a.group is not None)
     if pool:
       x = reduce(x, pool, reduction)
     parts.append(x.reshape(x.shape[0], -1))
-  return jnp.concatenate(parts, axis=-1)
+  return parts
 
 
 def invariant_pool_size(spec: wsp.WeightSpaceSpec, features: int) -> int:

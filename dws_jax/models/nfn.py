@@ -28,8 +28,8 @@ The paper defines two equivariant linear layers between feature weight spaces
   permutations`). The input neurons ``d_0`` and output neurons ``d_L`` are
   fixed, so the layer keeps them as separate features: it has parameters per
   input and per output neuron and is *not* equivariant to permuting them. See
-  its docstring for the terms; it matches ``nfn.layers.HNPLinear`` plus one
-  term the reference leaves out.
+  its docstring for the terms; it matches ``nfn.layers.HNPLinear`` (with an
+  option for one term the reference leaves out).
 
 :func:`np_pool` and :func:`hnp_pool` are the matching invariant poolings, and
 :class:`NFNClassifier` (registered as ``"nfn_np"``) and
@@ -188,15 +188,16 @@ class HNPLinear(nn.Module):
   * ``W_{L-1}`` (hidden axis ``d_{L-1}``, fixed output axis ``d_L``): per
     hidden neuron ``j``, a map to ``d_L C_out`` of ``W_{L-1}[j]`` (all
     outputs), ``W_{L-2}[:, j]`` averaged over its inputs, (with
-    ``last_hidden_bias``) ``b_{L-2}[j]`` and, when ``L = 2``, ``W_0[:, j]`` (all ``d_0`` inputs); plus a map of ``g`` to
-    ``d_L C_out``.
+    ``last_hidden_bias``) ``b_{L-2}[j]`` and, when ``L = 2``, ``W_0[:, j]``
+    (all ``d_0`` inputs); plus a map of ``g`` to ``d_L C_out``.
   * ``b_{L-1}`` (fixed axis ``d_L``): a map of ``g`` to ``d_L C_out``.
 
   This is ``nfn.layers.HNPLinear``. The reference's ``W_{L-1}`` term leaves
   out ``b_{L-2}``, although ``b_{L-2}[j]`` is indexed by the same hidden
   neuron as ``W_{L-1}[j]`` (its other layers use the matching bias);
-  ``last_hidden_bias=True`` adds it (``C_in d_L C_out`` more parameters). Every map is a
-  Flax ``Dense`` with Flax's default init, not NFN's ``set_init_``. For
+  ``last_hidden_bias=True`` adds it (``C_in d_L C_out`` more parameters).
+  Every map is a Flax ``Dense`` with Flax's default init, not NFN's
+  ``set_init_``. For
   ``L = 1`` (no hidden neurons, so no symmetry) the layer is one dense map of
   the whole flattened weight space to each of ``W_0`` and ``b_0``; the
   reference needs ``L >= 2``.
@@ -301,16 +302,11 @@ def hnp_pool(fws: wsp.WeightSpace, spec: wsp.WeightSpaceSpec,
     ``(B, C (2L - 3 + d_0 + 2 d_L))`` for ``L >= 2``, ``(B, C (d_0 + 1) d_1)``
     for ``L = 1``; ordered ``W_0, b_0, W_1, b_1, ...``.
   """
+  # The DWSNets pooling's parts, in NFN's order.
+  parts = layers.pooled_tensors(fws, spec, reduction)
   num = spec.num_layers
-  parts = []
-  for i, (w, b) in enumerate(zip(fws.weights, fws.biases)):
-    w_axes = (1,) * (i > 0) + (2,) * (i < num - 1)  # hidden axes of W_i
-    if w_axes:
-      w = layers.reduce(w, w_axes, reduction)
-    if i < num - 1:
-      b = layers.reduce(b, 1, reduction)
-    parts += [w.reshape(w.shape[0], -1), b.reshape(b.shape[0], -1)]
-  return jnp.concatenate(parts, axis=-1)
+  return jnp.concatenate(
+      [p for pair in zip(parts[:num], parts[num:]) for p in pair], axis=-1)
 
 
 class NFNClassifier(nn.Module):

@@ -37,8 +37,9 @@ Speed: all heads are computed at once (:func:`relational_attention`, with a
 hand-written backward pass); value projections are applied after pooling the
 edges per head (never built per edge); every per-edge Dense uses
 :func:`edge_matmul`, whose kernel gradient avoids transposing the large
-cotangent; the Fourier features use the polynomial sine. ``remat=True`` rematerialises each layer in the backward pass (less
-memory, about a third more compute); with small micro-batches it is not needed.
+cotangent; the Fourier features use the polynomial sine. ``remat=True``
+rematerialises each layer in the backward pass (less memory, about a third
+more compute); with small micro-batches it is not needed.
 """
 
 from __future__ import annotations
@@ -69,10 +70,6 @@ def _rt_dense(features, use_bias=True, name=None):
 
 def _gelu(x):
   return nn.gelu(x, approximate=False)
-
-
-def _flat(x: Array) -> Array:
-  return x.reshape(-1, x.shape[-1])
 
 
 # ``x @ w`` with a kernel gradient that does not transpose the edge cotangent.
@@ -150,9 +147,10 @@ def _attention_vjp_bwd(scale, res, g):
   d_k = d_logits * q
   d_proj = jnp.stack([d_q, d_k, d_m] if modulate else [d_q, d_k], axis=3)
   d_proj = d_proj.reshape(edges.shape[:3] + (-1,))
-  w = w_edge.reshape(w_edge.shape[0], -1)
-  d_edges = d_edges + d_proj @ w.T
-  d_w = (_flat(d_proj).T @ _flat(edges)).T.reshape(w_edge.shape)
+  d_e, d_w = layers.rows_matmul_vjp(
+      edges, w_edge.reshape(w_edge.shape[0], -1), d_proj)
+  d_edges = d_edges + d_e
+  d_w = d_w.reshape(w_edge.shape)
   return (jnp.sum(d_q, axis=2), jnp.sum(d_k, axis=1), d_vn, d_edges, d_w, d_wv)
 
 
