@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
-from typing import Mapping, MutableMapping, Sequence
+from typing import Mapping, Sequence
 
 ENV_CHOICE = "DWS_JAX_ALLOCATOR"  # "tcmalloc" (default) or "system".
 CHOICES = ("tcmalloc", "system")
@@ -80,11 +80,15 @@ def loaded_tcmalloc() -> str | None:
   return None
 
 
+def _preloads(env: Mapping[str, str]) -> list[str]:
+  """The libraries of ``LD_PRELOAD`` (separated by spaces or colons)."""
+  return env.get("LD_PRELOAD", "").replace(":", " ").split()
+
+
 def tcmalloc_env(env: Mapping[str, str], library: str) -> dict[str, str]:
   """``env`` with ``library`` first in ``LD_PRELOAD`` and tcmalloc settings."""
   out = dict(env)
-  preload = [p for p in out.get("LD_PRELOAD", "").replace(":", " ").split()
-             if p != library]
+  preload = [p for p in _preloads(env) if p != library]
   out["LD_PRELOAD"] = " ".join([library] + preload)
   for name, value in TCMALLOC_DEFAULTS.items():
     out.setdefault(name, value)
@@ -94,7 +98,7 @@ def tcmalloc_env(env: Mapping[str, str], library: str) -> dict[str, str]:
 def system_env(env: Mapping[str, str]) -> dict[str, str]:
   """``env`` for a child process on glibc malloc: tcmalloc out of ``LD_PRELOAD``."""
   out = dict(env)
-  preload = [p for p in out.get("LD_PRELOAD", "").replace(":", " ").split()
+  preload = [p for p in _preloads(env)
              if "libtcmalloc" not in pathlib.Path(p).name]
   if preload:
     out["LD_PRELOAD"] = " ".join(preload)
@@ -104,7 +108,7 @@ def system_env(env: Mapping[str, str]) -> dict[str, str]:
   return out
 
 
-def reexec_with_tcmalloc(env: MutableMapping[str, str] | None = None) -> None:
+def reexec_with_tcmalloc(env: Mapping[str, str] | None = None) -> None:
   """Re-executes this process on tcmalloc when it is installed and not loaded.
 
   Returns normally (doing nothing) when ``DWS_JAX_ALLOCATOR=system``, when

@@ -294,11 +294,11 @@ def main(argv=None):
     results.append(_spawn(args, name))
     print(f"[bench_models] {results[-1]}", flush=True)
   if args.reference_code:
-    ran = {TORCH_WORKERS[w][0]: w for w in TORCH_WORKERS}
+    official_worker = {model: w for w, (model, _, _) in TORCH_WORKERS.items()}
     for name in args.models.split(","):
-      if name in ran:
+      if name in official_worker:
         print(f"[bench_models] official PyTorch {name} ...", flush=True)
-        results.append(_spawn(args, ran[name]))
+        results.append(_spawn(args, official_worker[name]))
         print(f"[bench_models] {results[-1]}", flush=True)
   out = pathlib.Path(args.out)
   out.mkdir(parents=True, exist_ok=True)
