@@ -80,12 +80,12 @@ import numpy as np
 import optax
 import scipy.optimize
 
+from dws_jax import parallel
 from dws_jax import weight_space as wsp
 
 Array = jax.Array
 
 SOLVERS = ("auto", "optax", "scipy", "host")
-_DATA_AXIS = "data"  # mesh axis of the batch (see dws_jax.parallel.make_mesh)
 
 
 class MatchResult(NamedTuple):
@@ -425,7 +425,6 @@ def _solve_host(key: Array, a: wsp.WeightSpace, b: wsp.WeightSpace,
   places the callback on one device, and on a CPU split into several devices
   the others then wait for it in their next collective, which can stall.
   """
-  num = a.batch_shape[0]
   orders = _sweep_orders(key, len(spec.permutations), max_iter)
   fn = functools.partial(_host_descent, spec, float(atol), float(rtol),
                          int(lap_threads))
@@ -438,16 +437,8 @@ def _solve_host(key: Array, a: wsp.WeightSpace, b: wsp.WeightSpace,
     return jax.pure_callback(fn, shapes, orders, a_w, a_b, b_w, b_b,
                              vmap_method="broadcast_all")
 
-  args = (orders, a.weights, a.biases, b.weights, b.biases)
-  mesh = jax.sharding.get_abstract_mesh()
-  size = dict(zip(mesh.axis_names, mesh.axis_sizes)).get(_DATA_AXIS, 1)
-  if size == 1 or num % size:
-    return solve(*args)
-  batch = jax.sharding.PartitionSpec(_DATA_AXIS)
-  per_shard = jax.shard_map(
-      solve, mesh=mesh, in_specs=(jax.sharding.PartitionSpec(),) + (batch,) * 4,
-      out_specs=batch, check_vma=False)
-  return per_shard(*args)
+  return parallel.per_data_shard(solve, orders, a.weights, a.biases,
+                                 b.weights, b.biases, num_replicated=1)
 
 
 # -- coordinate descent ---------------------------------------------------------

@@ -10,12 +10,15 @@ CPU, 8 fake CPU devices, a GPU host or a multi-host TPU slice.
 from __future__ import annotations
 
 import os
+from typing import Any, Callable
 
 import jax
 from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 import numpy as np
+
+DATA_AXIS = "data"  # The mesh axis of the batch.
 
 
 def maybe_initialize_distributed(coordinator_address: str | None = None,
@@ -44,7 +47,30 @@ def make_mesh(num_devices: int = -1) -> Mesh:
       raise ValueError(f"num_devices={num_devices} but only {len(devices)} "
                        "devices exist")
     devices = devices[:num_devices]
-  return Mesh(np.asarray(devices), ("data",))
+  return Mesh(np.asarray(devices), (DATA_AXIS,))
+
+
+def per_data_shard(fn: Callable[..., Any], *args, num_replicated: int = 0):
+  """``fn(*args)``, run by each device on its shard of the batch when possible.
+
+  Under a mesh context (``jax.sharding.use_abstract_mesh`` or
+  ``jax.set_mesh``) whose ``"data"`` axis has more than one device and
+  divides the leading (batch) axis of the arguments, ``fn`` runs through
+  ``jax.shard_map``: every argument after the first ``num_replicated`` (which
+  are replicated) and every output is split along its leading axis. Use it
+  for host callbacks and custom calls that XLA cannot partition (it would run
+  them on one device, or gather the batch onto every device); ``fn`` must
+  treat the rows of the batch independently. Otherwise it is ``fn(*args)``.
+  """
+  mesh = jax.sharding.get_abstract_mesh()
+  size = dict(zip(mesh.axis_names, mesh.axis_sizes)).get(DATA_AXIS, 1)
+  batched = jax.tree.leaves(args[num_replicated:])
+  if size == 1 or not batched or batched[0].shape[0] % size:
+    return fn(*args)
+  in_specs = (P(),) * num_replicated + (P(DATA_AXIS),) * (
+      len(args) - num_replicated)
+  return jax.shard_map(fn, mesh=mesh, in_specs=in_specs,
+                       out_specs=P(DATA_AXIS), check_vma=False)(*args)
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
@@ -52,7 +78,7 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 
 def data_sharded(mesh: Mesh) -> NamedSharding:
-  return NamedSharding(mesh, P("data"))
+  return NamedSharding(mesh, P(DATA_AXIS))
 
 
 def put_global(tree, sharding: jax.sharding.Sharding):

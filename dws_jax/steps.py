@@ -21,6 +21,7 @@ from jax.sharding import PartitionSpec as P
 import optax
 
 from dws_jax import losses
+from dws_jax import parallel
 from dws_jax import train_state as ts
 from dws_jax import weight_space as wsp
 
@@ -73,6 +74,18 @@ def batch_indices(key: jax.Array, step: jax.Array, num_examples: int,
   return jax.lax.dynamic_slice_in_dim(perm, pos * batch_size, batch_size)
 
 
+def _mesh_context(mesh: jax.sharding.Mesh | None):
+  """The mesh as abstract-mesh context while tracing, or nothing.
+
+  Host callbacks (aligned MixUp's host matching) and native CPU kernels see
+  it and run per device on its shard of the batch
+  (:func:`dws_jax.parallel.per_data_shard`).
+  """
+  if mesh is None:
+    return contextlib.nullcontext()
+  return jax.sharding.use_abstract_mesh(mesh.abstract_mesh)
+
+
 def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
                     aug_fn: Callable | None, num_classes: int, batch_size: int,
                     mesh: jax.sharding.Mesh | None = None,
@@ -99,7 +112,8 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
   def constrain(tree):
     if mesh is None:
       return tree
-    return jax.lax.with_sharding_constraint(tree, NamedSharding(mesh, P("data")))
+    return jax.lax.with_sharding_constraint(
+        tree, NamedSharding(mesh, P(parallel.DATA_AXIS)))
 
   def train_step(state: ts.TrainState, train: Split, key: jax.Array,
                  pool: tuple[wsp.WeightSpace, jax.Array] | None = None):
@@ -113,10 +127,7 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
     aug_key, dropout_key = jax.random.split(step_key)
     if aug_fn is not None:
       extra = {} if pool is None else {"partner_pool": pool}
-      # With the mesh as context, host callbacks (aligned MixUp's host
-      # matching) run per device on its shard of the batch.
-      with (jax.sharding.use_abstract_mesh(mesh.abstract_mesh)
-            if mesh is not None else contextlib.nullcontext()):
+      with _mesh_context(mesh):
         ws, labels = aug_fn(aug_key, ws, labels, **extra)
       ws, labels = constrain(ws), constrain(labels)
     ws = normalize(ws, stats)
@@ -130,8 +141,9 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
       loss = losses.softmax_xent(logits=logits, labels=labels)
       return loss, (logits, new_model_state)
 
-    (loss, (logits, new_model_state)), grads = jax.value_and_grad(
-        loss_fn, has_aux=True)(state.params)
+    with _mesh_context(mesh):
+      (loss, (logits, new_model_state)), grads = jax.value_and_grad(
+          loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {
@@ -150,18 +162,21 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
 
 
 def make_eval_step(*, apply_fn: Callable, num_classes: int,
-                   stats: Normalizer | None = None) -> Callable:
+                   stats: Normalizer | None = None,
+                   mesh: jax.sharding.Mesh | None = None) -> Callable:
   """Returns ``eval_step(state, ws, labels, mask) -> sums`` (not jitted).
 
   Inputs are a padded chunk: ``ws`` leaves ``(E, ...)``, ``labels`` ``(E,)``,
   ``mask`` ``(E,)`` with 0 on padding. Returns summed loss, correct count and
-  count, so chunks add up exactly.
+  count, so chunks add up exactly. ``mesh``: the mesh whose ``"data"`` axis
+  the chunk is sharded along, if any.
   """
 
   def eval_step(state: ts.TrainState, ws: wsp.WeightSpace, labels: jax.Array,
                 mask: jax.Array) -> dict[str, Any]:
-    logits = apply_fn({"params": state.params, **state.model_state},
-                      normalize(ws, stats), train=False)
+    with _mesh_context(mesh):
+      logits = apply_fn({"params": state.params, **state.model_state},
+                        normalize(ws, stats), train=False)
     onehot = jax.nn.one_hot(labels, num_classes)
     loss = optax.softmax_cross_entropy(logits, onehot)
     return {"loss_sum": jnp.sum(loss * mask),

@@ -268,7 +268,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                             stats=stats),
       donate_argnums=(0,), out_shardings=(repl, repl))
   eval_step = jax.jit(steps.make_eval_step(apply_fn=model.apply,
-                                           num_classes=num_classes, stats=stats),
+                                           num_classes=num_classes, stats=stats,
+                                           mesh=mesh),
                       out_shardings=repl)
 
   def evaluate(name):

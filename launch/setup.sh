@@ -16,6 +16,10 @@ fi
 if ! compgen -G "/usr/lib/*/libtcmalloc_minimal.so.4" > /dev/null; then
   packages+=(libtcmalloc-minimal4)
 fi
+# A C++ compiler builds the native XLA:CPU kernels (dws_jax/native/build.py).
+if ! command -v "${DWS_JAX_CXX:-c++}" > /dev/null; then
+  packages+=(g++)
+fi
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${packages[@]}"
@@ -33,3 +37,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -c launch/constraints.txt -e ".[$extras]"
   echo "$want" > "$stamp"
 fi
+# Build (or find cached) the native kernels now rather than in the first run.
+.venv/bin/python -m dws_jax.native.build > /dev/null \
+  || echo "Native kernels not built; dws_jax falls back to plain XLA." >&2

@@ -46,6 +46,8 @@ import jax
 import jax.numpy as jnp
 
 from dws_jax import weight_space as wsp
+from dws_jax.native import build as native_build
+from dws_jax.native import set_attention as native_attention
 
 Array = jax.Array
 
@@ -352,8 +354,9 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]]
   Args:
     jobs: ``(q, k, v, num_heads)`` per SAB, ``q, k, v`` of shape
       ``(B, n, F)`` (projections, unscaled); heads of all SABs with equal
-      ``n`` and head width ``F / num_heads`` are stacked into one
-      :func:`stacked_attention`.
+      ``n`` and head width ``F / num_heads`` are stacked into one attention:
+      the fused XLA:CPU kernel (:func:`dws_jax.native.set_attention`) on
+      the CPU, :func:`stacked_attention` otherwise.
 
   Returns:
     Per SAB ``(B, n, F)``: ``Q + softmax(Q K^T / sqrt(F)) V`` per head.
@@ -362,22 +365,37 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]]
   for j, (q, _, _, heads) in enumerate(jobs):
     shapes.setdefault((q.shape[1], q.shape[2] // heads), []).append(j)
   outs: list[Array | None] = [None] * len(jobs)
-  for members in shapes.values():
-    qs, ks, vs, sizes = [], [], [], []
-    for j in members:
-      q, k, v, heads = jobs[j]
-      qs.append(_to_heads(q, heads) * (1.0 / math.sqrt(q.shape[-1])))
-      ks.append(_to_heads(k, heads))
-      vs.append(_to_heads(v, heads))
-      sizes.append(heads)
-    cat = lambda xs: xs[0] if len(xs) == 1 else jnp.concatenate(xs, axis=1)
-    o = stacked_attention(cat(qs), cat(ks), cat(vs))
-    offsets = [0]
-    for h in sizes:
-      offsets.append(offsets[-1] + h)
-    for j, lo, hi in zip(members, offsets[:-1], offsets[1:]):
-      outs[j] = jobs[j][0] + _from_heads(o[:, lo:hi])
+  cat = lambda xs, axis: xs[0] if len(xs) == 1 else jnp.concatenate(xs, axis)
+  for (_, width), members in shapes.items():
+    sizes = [jobs[j][3] for j in members]
+    native = (width in native_attention.HEAD_WIDTHS
+              and jobs[members[0]][0].dtype == jnp.float32
+              and native_build.use_native())
+    scaled = [jobs[j][0] * (1.0 / math.sqrt(jobs[j][0].shape[-1]))
+              for j in members]
+    if native:  # Layout (B, n, heads, d): no transposes, no concatenation.
+      heads = lambda x, h: x.reshape(x.shape[:2] + (h, width))
+      q = [heads(x, h) for x, h in zip(scaled, sizes)]
+      k, v = ([heads(jobs[j][i], jobs[j][3]) for j in members] for i in (1, 2))
+      o = [x.reshape(x.shape[:2] + (-1,))
+           for x in native_attention.multi_set_attention(q, k, v)]
+    else:
+      qs = [_to_heads(x, h) for x, h in zip(scaled, sizes)]
+      ks, vs = ([_to_heads(jobs[j][i], jobs[j][3]) for j in members]
+                for i in (1, 2))
+      o = stacked_attention(cat(qs, 1), cat(ks, 1), cat(vs, 1))
+      o = [_from_heads(o[:, lo:hi]) for lo, hi in _ranges(sizes)]
+    for j, oj in zip(members, o):
+      outs[j] = jobs[j][0] + oj
   return outs
+
+
+def _ranges(sizes: Sequence[int]) -> list[tuple[int, int]]:
+  """Consecutive ``[lo, hi)`` ranges of the given sizes."""
+  bounds = [0]
+  for size in sizes:
+    bounds.append(bounds[-1] + size)
+  return list(zip(bounds[:-1], bounds[1:]))
 
 
 class SAB(nn.Module):
@@ -465,17 +483,40 @@ class KroneckerSetLayer(nn.Module):
   init_scale: float = 1.0
 
   @nn.compact
-  def __call__(self, x: Array) -> Array:
+  def __call__(self, x: Array, pool: Callable | None = None) -> Array:
+    """``pool(axes)``: pooled ``x`` with ``keepdims`` (a shared cache), or None."""
+    if pool is None:
+      pool = lambda axes: reduce(x, axes, self.reduction, keepdims=True)
     mlp = lambda name: MLP(self.features, self.n_fc_layers, self.use_bias,
                            self.init_scale, name=name)
     out = mlp("lin_all")(x)
-    out = out + mlp("lin_n")(reduce(x, 1, self.reduction, keepdims=True))
-    out = out + mlp("lin_m")(reduce(x, 2, self.reduction, keepdims=True))
-    out = out + mlp("lin_both")(reduce(x, (1, 2), self.reduction, keepdims=True))
+    out = out + mlp("lin_n")(pool((1,)))
+    out = out + mlp("lin_m")(pool((2,)))
+    out = out + mlp("lin_both")(pool((1, 2)))
     return out / 4.0
 
 
 # -- the generic block and the DWS layer ---------------------------------------
+
+
+def pooling_cache(x: Array, reduction: str) -> Callable[[tuple[int, ...]], Array]:
+  """``pool(axes)``: ``x`` reduced over ``axes`` with ``keepdims``, memoised.
+
+  Every pooling of one tensor in a layer goes through one cache, so each
+  (tensor, axes) pooling is one op with one backward pass however many
+  blocks read it, and a pooling over several axes reduces the pooling over
+  all but the first of them (a smaller tensor) instead of ``x``.
+  """
+  cache: dict[tuple[int, ...], Array] = {}
+
+  def pool(axes: tuple[int, ...]) -> Array:
+    axes = tuple(sorted(axes))
+    if axes not in cache:
+      base = x if len(axes) == 1 else pool(axes[1:])
+      cache[axes] = reduce(base, axes[0], reduction, keepdims=True)
+    return cache[axes]
+
+  return pool
 
 
 class DWSBlock(nn.Module):
@@ -531,8 +572,12 @@ class DWSBlock(nn.Module):
                                     self.n_fc_layers, self.use_bias,
                                     self.init_scale)
 
-  def prepare(self, x: Array) -> Array:
-    """Pools and flattens: ``(B, *src_axes, F_in)`` -> ``(B, *shared, F')``."""
+  def prepare(self, x: Array, pool: Callable | None = None) -> Array:
+    """Pools and flattens: ``(B, *src_axes, F_in)`` -> ``(B, *shared, F')``.
+
+    ``pool(axes)``, if given, returns ``x`` pooled over ``axes`` with
+    ``keepdims`` (a cache shared by the blocks of a layer).
+    """
     src, tgt = self.src, self.tgt
     batch = x.shape[0]
     if x.shape[1:-1] != tuple(a.size for a in src.axes):
@@ -541,12 +586,13 @@ class DWSBlock(nn.Module):
           f"match axes {[a.size for a in src.axes]}")
     tgt_groups = set(tgt.groups)
     # 1. Pool source axes permuted by groups the target lacks.
-    pool = tuple(1 + i for i, a in enumerate(src.axes)
-                 if a.group is not None and a.group not in tgt_groups)
+    pool_axes = tuple(1 + i for i, a in enumerate(src.axes)
+                      if a.group is not None and a.group not in tgt_groups)
     kept = [a for a in src.axes
             if a.group is None or a.group in tgt_groups]
-    if pool:
-      x = reduce(x, pool, self.reduction)
+    if pool_axes:
+      x = (reduce(x, pool_axes, self.reduction) if pool is None
+           else jnp.squeeze(pool(pool_axes), pool_axes))
     # 2. Shared axes first (in target order), fixed axes into the features.
     shared = self.shared_groups
     order = [1 + [a.group for a in kept].index(g) for g in shared]
@@ -582,14 +628,18 @@ class DWSBlock(nn.Module):
     perm = [1 + labels.index(label) for label in target_labels]
     return jnp.transpose(y, (0, *perm, y.ndim - 1))
 
-  def equivariant_map(self, x: Array) -> Array:
-    """Step 3 on the prepared input: ``(B, *shared, F')`` -> ``(B, *shared, F_out)``."""
+  def equivariant_map(self, x: Array, pool: Callable | None = None) -> Array:
+    """Step 3 on the prepared input: ``(B, *shared, F')`` -> ``(B, *shared, F_out)``.
+
+    ``pool``: the pooling cache of the source, passed on to the Kronecker
+    set layer (whose prepared input is the source itself).
+    """
     shared = self.shared_groups
     if not shared:
       return self.mlp(x)
     if len(shared) == 1:
       return self.set(x)
-    return self.kron(x)
+    return self.kron(x, pool)
 
   def __call__(self, x: Array) -> Array:
     y = self.finish(self.equivariant_map(self.prepare(x)))
@@ -648,6 +698,7 @@ class DWSLayer(nn.Module):
 
     sab_blocks, jobs = [], []
     for s, src in enumerate(infos):
+      pool = pooling_cache(leaves[s], self.reduction)
       for t, tgt in enumerate(infos):
         if block_kind(src, tgt) not in self.blocks:
           continue
@@ -655,12 +706,12 @@ class DWSLayer(nn.Module):
                          self.reduction, self.n_fc_layers, self.num_heads,
                          self.use_bias, self.init_scale,
                          name=f"{src.name}_to_{tgt.name}")
+        x = block.prepare(leaves[s], pool)
         if block.uses_sab:
           sab_blocks.append((t, block))
-          jobs.append(block.project(block.prepare(leaves[s])))
+          jobs.append(block.project(x))
         else:
-          add(t, block.finish(
-              block.equivariant_map(block.prepare(leaves[s]))))
+          add(t, block.finish(block.equivariant_map(x, pool)))
     for (t, block), o in zip(sab_blocks, multi_sab_attention(jobs)):
       add(t, block.finish(block.output(o)))
     batch = leaves[0].shape[0]

@@ -1,0 +1,164 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Builds and loads dws_jax's native XLA:CPU kernels (XLA FFI custom calls).
+
+The C++ sources next to this file are compiled on first use with the system
+C++ compiler against the XLA FFI headers that ship with jaxlib, for the CPU
+they run on (``-march=native``), and cached under ``$DWS_JAX_CACHE`` (default
+``~/.cache/dws_jax``) in a folder named by a hash of the sources, the flags,
+the jaxlib version and the CPU, so a changed source, jaxlib or machine gets a
+fresh build. Builds are written to a temporary file and renamed, so
+concurrent processes never load a half-written library.
+
+Environment:
+  DWS_JAX_NATIVE: ``auto`` (default: use the kernels when they build, else
+    fall back to plain XLA with one warning), ``0`` (never use them) or ``1``
+    (require them: a failed build raises).
+  DWS_JAX_CXX: the C++ compiler (default ``c++``).
+
+``python -m dws_jax.native.build`` builds the library and prints its path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import logging
+import os
+import pathlib
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+
+import jax
+import jaxlib
+
+SOURCES = ("set_attention.cc",)
+# Handler symbols of the sources and the FFI target names they register as.
+TARGETS = {
+    "DwsSetAttentionFwd": "dws_jax_set_attention_fwd",
+    "DwsSetAttentionBwd": "dws_jax_set_attention_bwd",
+}
+FLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-w")
+MODES = ("auto", "0", "1")
+
+_log = logging.getLogger(__name__)
+
+
+class NativeBuildError(RuntimeError):
+  """The native kernels could not be built or loaded."""
+
+
+def mode() -> str:
+  """``DWS_JAX_NATIVE``: ``auto``, ``0`` or ``1``."""
+  value = os.environ.get("DWS_JAX_NATIVE", "auto")
+  if value not in MODES:
+    raise ValueError(f"DWS_JAX_NATIVE={value!r}; expected one of {MODES}")
+  return value
+
+
+def _cpu_signature() -> str:
+  try:
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+      if line.startswith(("flags", "Features")):
+        return line
+  except OSError:
+    pass
+  return platform.processor()
+
+
+def library_path() -> pathlib.Path:
+  """Where the library for this source, jaxlib and CPU is cached."""
+  here = pathlib.Path(__file__).parent
+  digest = hashlib.sha256()
+  for name in SOURCES:
+    digest.update((here / name).read_bytes())
+  for part in (" ".join(FLAGS), jaxlib.__version__, _cpu_signature(),
+               os.environ.get("DWS_JAX_CXX", "c++"), platform.machine()):
+    digest.update(part.encode())
+  root = pathlib.Path(os.environ.get("DWS_JAX_CACHE",
+                                     pathlib.Path.home() / ".cache" / "dws_jax"))
+  return root / "native" / digest.hexdigest()[:16] / "libdws_jax_native.so"
+
+
+def build() -> pathlib.Path:
+  """Compiles the sources (unless cached); returns the library's path.
+
+  Raises:
+    NativeBuildError: no compiler, or the compiler failed (its output is in
+      the message).
+  """
+  out = library_path()
+  if out.exists():
+    return out
+  out.parent.mkdir(parents=True, exist_ok=True)
+  here = pathlib.Path(__file__).parent
+  cxx = shlex.split(os.environ.get("DWS_JAX_CXX", "c++"))
+  fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
+  os.close(fd)
+  cmd = [*cxx, *FLAGS, f"-I{jax.ffi.include_dir()}",
+         *(str(here / s) for s in SOURCES), "-o", tmp]
+  try:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+  except OSError as e:
+    os.unlink(tmp)
+    raise NativeBuildError(
+        f"cannot run the C++ compiler {cxx[0]!r} ({e}); install one (e.g. "
+        "`apt-get install g++`) or set DWS_JAX_CXX") from e
+  if proc.returncode:
+    os.unlink(tmp)
+    raise NativeBuildError(
+        f"building the native kernels failed: {shlex.join(cmd)}\n"
+        f"{proc.stderr[-4000:]}")
+  os.replace(tmp, out)
+  return out
+
+
+@functools.cache
+def _load() -> bool:
+  """Builds, loads and registers the kernels once; False if unavailable."""
+  if mode() == "0":
+    return False
+  try:
+    lib = ctypes.cdll.LoadLibrary(str(build()))
+    for symbol, target in TARGETS.items():
+      jax.ffi.register_ffi_target(
+          target, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
+  except (NativeBuildError, OSError, AttributeError) as e:
+    if mode() == "1":
+      raise NativeBuildError(f"DWS_JAX_NATIVE=1 but {e}") from e
+    _log.warning("dws_jax native CPU kernels unavailable, using plain XLA: %s",
+                 e)
+    return False
+  return True
+
+
+def available() -> bool:
+  """Whether the native kernels are built and registered (builds them once)."""
+  return _load()
+
+
+def use_native() -> bool:
+  """Whether to use the native kernels for what is traced now.
+
+  True when the default backend is the CPU and the kernels are available.
+  """
+  return jax.default_backend() == "cpu" and available()
+
+
+def main(argv: list[str] | None = None) -> int:
+  del argv
+  try:
+    path = build()
+  except NativeBuildError as e:
+    print(e, file=sys.stderr)
+    return 1
+  print(path)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,489 @@
+// Copyright 2026 The dws_jax Authors.
+// SPDX-License-Identifier: Apache-2.0
+//
+// Fused multi-head set attention for XLA:CPU, as XLA FFI custom calls.
+//
+// DWSNet's set attention blocks have many heads of width 2 to 16 over sets of
+// a few dozen elements. XLA:CPU materialises the (n, n) weights of every head
+// several times per step and runs bandwidth-bound passes over them; here one
+// head's whole problem stays in L1 and the weights are never stored.
+//
+// One call serves several "members" (the attention of several set layers):
+// per member, row-major float32 arrays
+//   q, k, v, o: (batch..., n, heads, d)   (queries already scaled)
+//   stats:      (batch..., heads, 2, n)   per query: m_i, 1 / s_i
+// with batch, n and d shared by all members (heads may differ). Arguments are
+// passed role by role: q of every member, then k of every member, ...
+//
+//   m_i = max_j q_i . k_j,  s_i = sum_j exp(q_i . k_j - m_i)
+//   o_i = sum_j p_ij v_j,   p_ij = exp(q_i . k_j - m_i) / s_i
+//
+// Backward (given do = dL/do), p recomputed from the stats:
+//   ds_ij = p_ij (do_i . v_j - do_i . o_i)
+//   dq_i  = sum_j ds_ij k_j,  dk_j = sum_i ds_ij q_i,  dv_j = sum_i p_ij do_i
+//
+// Work is split over (batch row, member, block of heads) and run on XLA's
+// intra-op thread pool. Queries (forward, dq) or keys (dk, dv) are the 16
+// vector lanes, so no loop needs a horizontal reduction.
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <mutex>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+// Sixteen float32 lanes; GCC lowers the arithmetic to whatever vector width
+// the target has (one AVX-512 register, two AVX2 registers, ...).
+typedef float V __attribute__((vector_size(64)));
+typedef int32_t VI __attribute__((vector_size(64)));
+constexpr int64_t kLanes = 16;
+
+inline V Splat(float x) { return V{} + x; }
+
+inline V Load(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+
+inline void Store(float* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+
+// exp(x) to about 2e-7 relative error for -87.3 <= x <= 88 (the callers'
+// arguments are <= ~0); below -87.3 it returns exp(-87.3). x = n log 2 + r
+// with |r| <= log(2) / 2 and a degree-5 minimax polynomial for exp(r).
+inline V Exp(V x) {
+  x = x > -87.3f ? x : Splat(-87.3f);
+  // t = 1.5 * 2^23 + 127 + round(x log2 e): the addition rounds to an
+  // integer, and the low mantissa bits of t are the biased exponent of 2^n.
+  const float shift = 12582912.0f + 127.0f;
+  V t = x * 1.44269504088896341f + shift;
+  V n = t - shift;
+  V r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  V p = Splat(8.297654800117016e-3f);
+  p = p * r + 4.191538318991661e-2f;
+  p = p * r + 1.6667574644088745e-1f;
+  p = p * r + 4.9998894333839417e-1f;
+  p = p * r + 9.999997019767761e-1f;
+  p = p * r + 1.0000001192092896f;
+  return p * (V)((VI)t << 23);
+}
+
+inline V Max(V a, V b) { return a > b ? a : b; }
+
+struct Dims {
+  int64_t batch;  // product of the leading axes
+  int64_t n;      // set size
+  int64_t heads;  // of one member
+  int64_t d;      // head width
+};
+
+// Shape (batch..., n, heads, d) of one member; all members share batch, n, d.
+ffi::Error ReadDims(const ffi::AnyBuffer& x, Dims* dims) {
+  auto shape = x.dimensions();
+  if (shape.size() < 3) {
+    return ffi::Error::InvalidArgument(
+        "set attention: inputs must have shape (batch..., n, heads, d)");
+  }
+  if (x.element_type() != ffi::DataType::F32) {
+    return ffi::Error::InvalidArgument("set attention: inputs must be float32");
+  }
+  size_t r = shape.size();
+  dims->n = shape[r - 3];
+  dims->heads = shape[r - 2];
+  dims->d = shape[r - 1];
+  dims->batch = 1;
+  for (size_t i = 0; i + 3 < r; ++i) dims->batch *= shape[i];
+  if (!((dims->d >= 1 && dims->d <= 8) || dims->d == 16)) {
+    return ffi::Error::InvalidArgument(
+        "set attention: head width must be 1 to 8 or 16");
+  }
+  return ffi::Error::Success();
+}
+
+// Runs fn(begin, end) over [0, total) on the calling thread and the pool.
+template <typename Fn>
+void ParallelFor(ffi::ThreadPool& pool, int64_t total, int64_t grain,
+                 Fn fn) {
+  int64_t threads = std::max<int64_t>(1, pool.num_threads());
+  int64_t tasks = std::min<int64_t>(threads, (total + grain - 1) / grain);
+  if (tasks <= 1) {
+    fn(int64_t{0}, total);
+    return;
+  }
+  int64_t chunk = std::max<int64_t>(grain, total / (4 * tasks));
+  struct State {
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> done{0};
+    std::mutex mu;
+    std::condition_variable cv;
+  };
+  auto state = std::make_shared<State>();
+  auto work = [state, total, chunk, fn]() {
+    for (;;) {
+      int64_t begin = state->next.fetch_add(chunk);
+      if (begin >= total) return;
+      int64_t end = std::min(begin + chunk, total);
+      fn(begin, end);
+      if (state->done.fetch_add(end - begin) + (end - begin) == total) {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->cv.notify_all();
+      }
+    }
+  };
+  for (int64_t t = 1; t < tasks; ++t) pool.Schedule(decltype(work)(work));
+  work();
+  std::unique_lock<std::mutex> lock(state->mu);
+  state->cv.wait(lock, [&] { return state->done.load() == total; });
+}
+
+// Scratch of a block of heads of one batch row: per tensor and head, d rows
+// of `stride` floats (the set axis, zero-padded to a multiple of kLanes), and
+// per head three extra rows of one value per set element.
+class Scratch {
+ public:
+  Scratch(int64_t tensors, int64_t n, int64_t d, int64_t block)
+      : stride_((n + kLanes - 1) / kLanes * kLanes),
+        d_(d),
+        block_(block),
+        extra_(tensors * block * d * stride_),
+        data_(extra_ + 3 * block * stride_, 0.0f) {}
+  int64_t stride() const { return stride_; }
+  // Row c of head h (within the block) of tensor t.
+  float* row(int64_t t, int64_t h, int64_t c) {
+    return &data_[((t * block_ + h) * d_ + c) * stride_];
+  }
+  float* extra(int64_t h, int64_t e) {
+    return &data_[extra_ + (3 * h + e) * stride_];
+  }
+
+ private:
+  int64_t stride_, d_, block_, extra_;
+  std::vector<float> data_;
+};
+
+// Heads per block: at most 64 floats are copied per set element.
+int64_t BlockHeads(int64_t d) { return std::max<int64_t>(1, 64 / d); }
+
+// Copies heads [h0, h0 + hb) of batch row b of x (batch, n, heads, d) into
+// tensor t of the scratch (a transpose: set elements become contiguous).
+inline void Gather(const float* x, const Dims& s, int64_t b, int64_t h0,
+                   int64_t hb, Scratch& sc, int64_t t) {
+  float* out = sc.row(t, 0, 0);
+  const int64_t stride = sc.stride(), width = hb * s.d, pitch = s.heads * s.d;
+  const float* in = x + (b * s.n * s.heads + h0) * s.d;
+  for (int64_t u = 0; u < width; ++u) {
+    float* row = out + u * stride;
+    for (int64_t j = 0; j < s.n; ++j) row[j] = in[j * pitch + u];
+  }
+}
+
+inline void Scatter(Scratch& sc, int64_t t, const Dims& s, int64_t b,
+                    int64_t h0, int64_t hb, float* x) {
+  const float* in = sc.row(t, 0, 0);
+  const int64_t stride = sc.stride(), width = hb * s.d, pitch = s.heads * s.d;
+  float* out = x + (b * s.n * s.heads + h0) * s.d;
+  for (int64_t j = 0; j < s.n; ++j) {
+    for (int64_t u = 0; u < width; ++u) out[j * pitch + u] = in[u * stride + j];
+  }
+}
+
+// Forward of one problem; scratch tensors 0..3 are q, k, v, o.
+template <int D>
+void ForwardProblem(Scratch& sc, int64_t h, int64_t n) {
+  const int64_t stride = sc.stride();
+  const float* k[D];
+  const float* v[D];
+  for (int c = 0; c < D; ++c) {
+    k[c] = sc.row(1, h, c);
+    v[c] = sc.row(2, h, c);
+  }
+  for (int64_t i0 = 0; i0 < stride; i0 += kLanes) {
+    V q[D];
+    for (int c = 0; c < D; ++c) q[c] = Load(sc.row(0, h, c) + i0);
+    V m = Splat(-INFINITY);
+    for (int64_t j = 0; j < n; ++j) {
+      V l = q[0] * k[0][j];
+      for (int c = 1; c < D; ++c) l += q[c] * k[c][j];
+      m = Max(m, l);
+    }
+    V total = Splat(0.0f);
+    V acc[D];
+    for (int c = 0; c < D; ++c) acc[c] = Splat(0.0f);
+    for (int64_t j = 0; j < n; ++j) {
+      V l = q[0] * k[0][j];
+      for (int c = 1; c < D; ++c) l += q[c] * k[c][j];
+      V e = Exp(l - m);
+      total += e;
+      for (int c = 0; c < D; ++c) acc[c] += e * v[c][j];
+    }
+    V inv = 1.0f / total;
+    for (int c = 0; c < D; ++c) Store(sc.row(3, h, c) + i0, acc[c] * inv);
+    Store(sc.extra(h, 0) + i0, m);
+    Store(sc.extra(h, 1) + i0, inv);
+  }
+}
+
+// Backward of one problem; scratch tensors 0..4 are q, k, v, o, g (inputs)
+// and 5..7 are dq, dk, dv (outputs); extra rows 0..2 hold the row maximum
+// m, 1 / sum exp(l - m) and delta = g . o of each query.
+template <int D>
+void BackwardProblem(Scratch& sc, int64_t h, int64_t n) {
+  const int64_t stride = sc.stride();
+  const float* q[D];
+  const float* k[D];
+  const float* v[D];
+  const float* g[D];
+  for (int c = 0; c < D; ++c) {
+    q[c] = sc.row(0, h, c);
+    k[c] = sc.row(1, h, c);
+    v[c] = sc.row(2, h, c);
+    g[c] = sc.row(4, h, c);
+  }
+  const float* rmax = sc.extra(h, 0);
+  const float* rinv = sc.extra(h, 1);
+  float* delta = sc.extra(h, 2);
+  for (int64_t i0 = 0; i0 < stride; i0 += kLanes) {
+    V acc = Splat(0.0f);
+    for (int c = 0; c < D; ++c) acc += Load(g[c] + i0) * Load(sc.row(3, h, c) + i0);
+    Store(delta + i0, acc);
+  }
+  // dq, vectorised over queries.
+  for (int64_t i0 = 0; i0 < stride; i0 += kLanes) {
+    V qi[D], gi[D], dq[D];
+    for (int c = 0; c < D; ++c) {
+      qi[c] = Load(q[c] + i0);
+      gi[c] = Load(g[c] + i0);
+      dq[c] = Splat(0.0f);
+    }
+    const V shift = Load(rmax + i0), scale = Load(rinv + i0);
+    const V di = Load(delta + i0);
+    for (int64_t j = 0; j < n; ++j) {
+      V l = qi[0] * k[0][j], dp = gi[0] * v[0][j];
+      for (int c = 1; c < D; ++c) {
+        l += qi[c] * k[c][j];
+        dp += gi[c] * v[c][j];
+      }
+      V ds = Exp(l - shift) * scale * (dp - di);
+      for (int c = 0; c < D; ++c) dq[c] += ds * k[c][j];
+    }
+    for (int c = 0; c < D; ++c) Store(sc.row(5, h, c) + i0, dq[c]);
+  }
+  // dk and dv, vectorised over keys.
+  for (int64_t j0 = 0; j0 < stride; j0 += kLanes) {
+    V kj[D], vj[D], dk[D], dv[D];
+    for (int c = 0; c < D; ++c) {
+      kj[c] = Load(k[c] + j0);
+      vj[c] = Load(v[c] + j0);
+      dk[c] = Splat(0.0f);
+      dv[c] = Splat(0.0f);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      V l = kj[0] * q[0][i], dp = vj[0] * g[0][i];
+      for (int c = 1; c < D; ++c) {
+        l += kj[c] * q[c][i];
+        dp += vj[c] * g[c][i];
+      }
+      V p = Exp(l - rmax[i]) * rinv[i];
+      V ds = p * (dp - delta[i]);
+      for (int c = 0; c < D; ++c) {
+        dk[c] += ds * q[c][i];
+        dv[c] += p * g[c][i];
+      }
+    }
+    for (int c = 0; c < D; ++c) {
+      Store(sc.row(6, h, c) + j0, dk[c]);
+      Store(sc.row(7, h, c) + j0, dv[c]);
+    }
+  }
+}
+
+template <typename F>
+void Dispatch(int64_t d, F&& f) {
+  switch (d) {
+    case 1: f(std::integral_constant<int, 1>{}); break;
+    case 2: f(std::integral_constant<int, 2>{}); break;
+    case 3: f(std::integral_constant<int, 3>{}); break;
+    case 4: f(std::integral_constant<int, 4>{}); break;
+    case 5: f(std::integral_constant<int, 5>{}); break;
+    case 6: f(std::integral_constant<int, 6>{}); break;
+    case 7: f(std::integral_constant<int, 7>{}); break;
+    case 8: f(std::integral_constant<int, 8>{}); break;
+    default: f(std::integral_constant<int, 16>{}); break;
+  }
+}
+
+// The members of one call: pointers per tensor role and member, heads per
+// member, and the work items, (batch row, member, first head of a block).
+struct Members {
+  Dims dims;                   // heads unused
+  std::vector<int64_t> heads;  // per member
+  struct Block {
+    int64_t member, h0, hb;
+  };
+  std::vector<Block> blocks;  // of one batch row
+
+  int64_t items() const { return dims.batch * blocks.size(); }
+};
+
+ffi::Error ReadMembers(const ffi::RemainingArgs& args, int64_t roles,
+                       Members* m, std::vector<std::vector<const float*>>* in) {
+  if (args.size() == 0 || args.size() % roles) {
+    return ffi::Error::InvalidArgument(
+        "set attention: expected the same number of arrays per role");
+  }
+  const int64_t count = args.size() / roles;
+  in->assign(roles, std::vector<const float*>(count));
+  for (int64_t r = 0; r < roles; ++r) {
+    for (int64_t i = 0; i < count; ++i) {
+      auto buf = args.get<ffi::AnyBuffer>(r * count + i);
+      if (!buf.has_value()) return buf.error();
+      (*in)[r][i] = static_cast<const float*>(buf->untyped_data());
+      if (r == 0) {
+        Dims d;
+        if (auto e = ReadDims(*buf, &d); e.failure()) return e;
+        if (i == 0) {
+          m->dims = d;
+        } else if (d.batch != m->dims.batch || d.n != m->dims.n ||
+                   d.d != m->dims.d) {
+          return ffi::Error::InvalidArgument(
+              "set attention: all members need equal batch, n and d");
+        }
+        m->heads.push_back(d.heads);
+      }
+    }
+  }
+  const int64_t block = BlockHeads(m->dims.d);
+  for (int64_t i = 0; i < count; ++i) {
+    for (int64_t h0 = 0; h0 < m->heads[i]; h0 += block) {
+      m->blocks.push_back({i, h0, std::min(block, m->heads[i] - h0)});
+    }
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error ReadResults(const ffi::RemainingRets& rets, int64_t roles,
+                       int64_t count, std::vector<std::vector<float*>>* out) {
+  if (static_cast<int64_t>(rets.size()) != roles * count) {
+    return ffi::Error::InvalidArgument("set attention: wrong number of results");
+  }
+  out->assign(roles, std::vector<float*>(count));
+  for (int64_t r = 0; r < roles; ++r) {
+    for (int64_t i = 0; i < count; ++i) {
+      auto buf = rets.get<ffi::AnyBuffer>(r * count + i);
+      if (!buf.has_value()) return buf.error();
+      (*out)[r][i] = static_cast<float*>((*buf)->untyped_data());
+    }
+  }
+  return ffi::Error::Success();
+}
+
+// Dims of member i for Gather/Scatter.
+Dims MemberDims(const Members& m, int64_t i) {
+  Dims s = m.dims;
+  s.heads = m.heads[i];
+  return s;
+}
+
+int64_t Grain(const Members& m) {
+  // About 64k multiply-adds of logits per task chunk.
+  const Dims& s = m.dims;
+  return std::max<int64_t>(
+      1, 65536 / std::max<int64_t>(1, s.n * s.n * s.d * BlockHeads(s.d)));
+}
+
+// args: q, k, v per member; rets: o, stats per member.
+ffi::Error SetAttentionFwdImpl(ffi::ThreadPool pool, ffi::RemainingArgs args,
+                               ffi::RemainingRets rets) {
+  Members m;
+  std::vector<std::vector<const float*>> in;
+  std::vector<std::vector<float*>> out;
+  if (auto e = ReadMembers(args, 3, &m, &in); e.failure()) return e;
+  if (auto e = ReadResults(rets, 2, m.heads.size(), &out); e.failure()) {
+    return e;
+  }
+  const int64_t nb = m.blocks.size();
+  ParallelFor(pool, m.items(), Grain(m), [&](int64_t begin, int64_t end) {
+    const Dims& s0 = m.dims;
+    Scratch sc(4, s0.n, s0.d, BlockHeads(s0.d));
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t b = item / nb;
+      const auto& blk = m.blocks[item % nb];
+      const int64_t i = blk.member;
+      const Dims s = MemberDims(m, i);
+      for (int t = 0; t < 3; ++t) Gather(in[t][i], s, b, blk.h0, blk.hb, sc, t);
+      for (int64_t h = 0; h < blk.hb; ++h) {
+        Dispatch(s.d, [&](auto dd) {
+          ForwardProblem<decltype(dd)::value>(sc, h, s.n);
+        });
+        float* stats = out[1][i] + 2 * (b * s.heads + blk.h0 + h) * s.n;
+        std::copy(sc.extra(h, 0), sc.extra(h, 0) + s.n, stats);
+        std::copy(sc.extra(h, 1), sc.extra(h, 1) + s.n, stats + s.n);
+      }
+      Scatter(sc, 3, s, b, blk.h0, blk.hb, out[0][i]);
+    }
+  });
+  return ffi::Error::Success();
+}
+
+// args: q, k, v, o, stats, g per member; rets: dq, dk, dv per member.
+ffi::Error SetAttentionBwdImpl(ffi::ThreadPool pool, ffi::RemainingArgs args,
+                               ffi::RemainingRets rets) {
+  Members m;
+  std::vector<std::vector<const float*>> in;
+  std::vector<std::vector<float*>> out;
+  if (auto e = ReadMembers(args, 6, &m, &in); e.failure()) return e;
+  if (auto e = ReadResults(rets, 3, m.heads.size(), &out); e.failure()) {
+    return e;
+  }
+  const int64_t nb = m.blocks.size();
+  ParallelFor(pool, m.items(), Grain(m), [&](int64_t begin, int64_t end) {
+    const Dims& s0 = m.dims;
+    Scratch sc(8, s0.n, s0.d, BlockHeads(s0.d));
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t b = item / nb;
+      const auto& blk = m.blocks[item % nb];
+      const int64_t i = blk.member;
+      const Dims s = MemberDims(m, i);
+      for (int t = 0; t < 4; ++t) Gather(in[t][i], s, b, blk.h0, blk.hb, sc, t);
+      Gather(in[5][i], s, b, blk.h0, blk.hb, sc, 4);
+      for (int64_t h = 0; h < blk.hb; ++h) {
+        const float* stats = in[4][i] + 2 * (b * s.heads + blk.h0 + h) * s.n;
+        std::copy(stats, stats + s.n, sc.extra(h, 0));
+        std::copy(stats + s.n, stats + 2 * s.n, sc.extra(h, 1));
+        Dispatch(s.d, [&](auto dd) {
+          BackwardProblem<decltype(dd)::value>(sc, h, s.n);
+        });
+      }
+      for (int t = 0; t < 3; ++t) {
+        Scatter(sc, 5 + t, s, b, blk.h0, blk.hb, out[t][i]);
+      }
+    }
+  });
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DwsSetAttentionFwd, SetAttentionFwdImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .RemainingArgs()
+                                  .RemainingRets());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(DwsSetAttentionBwd, SetAttentionBwdImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .RemainingArgs()
+                                  .RemainingRets());

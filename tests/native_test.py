@@ -1,0 +1,212 @@
+"""Native XLA:CPU set attention: equal to plain XLA attention, sharding, build."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+from absl.testing import absltest
+from absl.testing import parameterized
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import dws_jax
+from dws_jax import models
+from dws_jax import parallel
+from dws_jax.models import layers
+from dws_jax.native import build
+from dws_jax.native import set_attention as sa
+
+HAVE_NATIVE = build.available()
+skip_without_native = absltest.skipUnless(
+    HAVE_NATIVE, "native kernels not built (no C++ compiler?)")
+
+
+def random_members(key, shapes, scale=2.0):
+  keys = jax.random.split(key, 4 * len(shapes))
+  return [[scale * jax.random.normal(keys[4 * i + r], s)
+           for i, s in enumerate(shapes)] for r in range(4)]
+
+
+def reference(qs, ks, vs):
+  return [sa.reference_attention(q, k, v) for q, k, v in zip(qs, ks, vs)]
+
+
+@skip_without_native
+class SetAttentionTest(parameterized.TestCase):
+
+  @parameterized.parameters(
+      ([(4, 32, 8, 2), (4, 32, 3, 2)],),  # members with different heads
+      ([(3, 17, 5, 1)],),  # n not a multiple of the 16 lanes
+      ([(2, 1, 2, 3)],),  # a set of one element
+      ([(2, 33, 40, 4)],),  # several head blocks per member
+      ([(5, 16, 3, 5), (5, 16, 1, 5)],),
+      ([(2, 12, 2, 8)],),
+      ([(2, 3, 9, 4, 16)],),  # two batch axes
+      ([(4, 7, 1, 6), (4, 7, 2, 6), (4, 7, 3, 6)],),
+  )
+  def test_values_and_gradients_match_softmax_attention(self, shapes):
+    qs, ks, vs, gs = random_members(jax.random.key(0), shapes)
+    got = jax.jit(sa.multi_set_attention)(qs, ks, vs)
+    want = reference(qs, ks, vs)
+    for a, b in zip(got, want):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    vjp = lambda fn: jax.vjp(fn, qs, ks, vs)[1](list(gs))
+    got = jax.jit(lambda: vjp(lambda *a: list(sa.multi_set_attention(*a))))()
+    want = vjp(reference)
+    scale = max(float(jnp.max(jnp.abs(b))) for b in jax.tree.leaves(want))
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5 * scale)
+
+  def test_peaked_softmax_stays_finite_and_exact(self):
+    # Logits up to ~1e3: the row maximum shift keeps exp in range.
+    qs, ks, vs, gs = random_members(jax.random.key(1), [(3, 24, 4, 2)],
+                                    scale=20.0)
+    got = sa.set_attention(qs[0], ks[0], vs[0])
+    self.assertTrue(bool(jnp.all(jnp.isfinite(got))))
+    np.testing.assert_allclose(got, reference(qs, ks, vs)[0], rtol=1e-4,
+                               atol=1e-4)
+    grads = jax.grad(lambda q: jnp.sum(sa.set_attention(q, ks[0], vs[0])
+                                       * gs[0]))(qs[0])
+    self.assertTrue(bool(jnp.all(jnp.isfinite(grads))))
+
+  def test_vmap_equals_per_slice(self):
+    qs, ks, vs, _ = random_members(jax.random.key(2), [(3, 2, 9, 2, 4)])
+    got = jax.vmap(sa.set_attention)(qs[0], ks[0], vs[0])
+    for i in range(3):
+      np.testing.assert_allclose(
+          got[i], sa.set_attention(qs[0][i], ks[0][i], vs[0][i]), rtol=1e-6,
+          atol=1e-6)
+
+  def test_sharded_over_the_data_axis_equals_one_device(self):
+    mesh = parallel.make_mesh()
+    self.assertGreater(mesh.devices.size, 1)
+    qs, ks, vs, gs = random_members(jax.random.key(3), [(16, 10, 4, 2)] * 2)
+    loss = lambda qs: sum(jnp.sum(o * g) for o, g in zip(
+        sa.multi_set_attention(qs, ks, vs), gs))
+    want = jax.grad(loss)(qs)
+    sharded = parallel.put_global(qs, parallel.data_sharded(mesh))
+
+    def step(qs):
+      with jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
+        return jax.grad(loss)(qs)
+
+    text = jax.jit(step).lower(sharded).as_text()
+    # Each device runs the kernel on its 2 rows; no gather of the batch.
+    self.assertTrue(bool(re.search(
+        r"custom_call @dws_jax_set_attention_bwd\(.*tensor<2x10x4x2xf32>",
+        text)))
+    self.assertNotIn("all-gather", text)
+    got = jax.jit(step)(sharded)
+    for a, b in zip(got, want):
+      np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+  @parameterized.parameters(
+      (dict(q=(2, 4, 2, 2), k=(2, 4, 2, 3)), r"k\[0\] has shape"),
+      (dict(q=(2, 4, 2, 9)), "head width 9"),
+      (dict(q=(4, 2)), r"must be \(batch\.\.\., n, heads, d\)"),
+  )
+  def test_bad_shapes_are_named(self, shapes, message):
+    q = jnp.zeros(shapes["q"])
+    k = jnp.zeros(shapes.get("k", shapes["q"]))
+    with self.assertRaisesRegex(ValueError, message):
+      sa.set_attention(q, k, k)
+
+  def test_bad_dtype_and_member_mismatch_are_named(self):
+    x = jnp.zeros((2, 4, 2, 2))
+    with self.assertRaisesRegex(ValueError, "must be float32"):
+      sa.set_attention(x.astype(jnp.bfloat16), x, x)
+    y = jnp.zeros((2, 5, 2, 2))
+    with self.assertRaisesRegex(ValueError, "differ only in heads"):
+      sa.multi_set_attention([x, y], [x, y], [x, y])
+    with self.assertRaisesRegex(ValueError, "same number"):
+      sa.multi_set_attention([x, x], [x], [x])
+
+  def test_dwsnet_with_native_attention_equals_plain_xla(self):
+    spec = dws_jax.WeightSpaceSpec.siren((2, 8, 8, 1))
+    model = models.get("dwsnet", spec=spec, num_classes=10)
+    ws = dws_jax.init_weight_space(jax.random.key(0), spec, "siren", (6,))
+    labels = jnp.arange(6) % 10
+    params = model.init(jax.random.key(1), ws)
+
+    def value_and_grad(native):
+      original = build.use_native
+      build.use_native = lambda: native
+      try:
+        loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
+            model.apply(p, ws), labels).mean()
+        text = jax.jit(loss).lower(params).as_text()
+        self.assertEqual("dws_jax_set_attention" in text, native)
+        return jax.value_and_grad(loss)(params)
+      finally:
+        build.use_native = original
+
+    got, want = value_and_grad(True), value_and_grad(False)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+class BuildTest(absltest.TestCase):
+
+  def run_python(self, code, **env):
+    cache = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, cache)
+    env = {**os.environ, "DWS_JAX_CACHE": cache, **env}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          env=env, capture_output=True, text=True, check=False)
+
+  def test_missing_compiler_falls_back_with_a_warning(self):
+    proc = self.run_python("""
+        from dws_jax.native import build
+        print("available", build.available())
+        """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="auto")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertIn("available False", proc.stdout)
+    self.assertIn("/nonexistent/c++", proc.stderr)
+    self.assertIn("using plain XLA", proc.stderr)
+
+  def test_required_kernels_raise_when_the_build_fails(self):
+    proc = self.run_python("""
+        from dws_jax.native import build
+        build.available()
+        """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="1")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("NativeBuildError", proc.stderr)
+    self.assertIn("DWS_JAX_NATIVE=1", proc.stderr)
+
+  def test_unknown_mode_is_refused(self):
+    proc = self.run_python("""
+        from dws_jax.native import build
+        build.available()
+        """, DWS_JAX_NATIVE="yes")
+    self.assertIn("DWS_JAX_NATIVE='yes'", proc.stderr)
+
+  def test_switched_off_models_use_plain_xla(self):
+    proc = self.run_python("""
+        import jax, dws_jax
+        from dws_jax import models
+        spec = dws_jax.WeightSpaceSpec.siren((2, 4, 1))
+        model = models.get("dwsnet", spec=spec, num_classes=3)
+        ws = dws_jax.init_weight_space(jax.random.key(0), spec, "siren", (2,))
+        params = model.init(jax.random.key(1), ws)
+        print("native" if "dws_jax_set_attention" in jax.jit(
+            model.apply).lower(params, ws).as_text() else "xla")
+        """, DWS_JAX_NATIVE="0")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertEqual(proc.stdout.split()[-1], "xla")
+
+  @skip_without_native
+  def test_build_is_cached_and_named_by_the_source(self):
+    path = build.library_path()
+    self.assertTrue(path.exists())
+    self.assertEqual(build.build(), path)
+    self.assertLen(path.parent.name, 16)
+
+
+if __name__ == "__main__":
+  absltest.main()
