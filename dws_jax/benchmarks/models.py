@@ -77,6 +77,7 @@ def run_jax_model(name: str, batch: int, steps: int) -> dict:
 
   import dws_jax  # pylint: disable=g-import-not-at-top
   from dws_jax import models  # pylint: disable=g-import-not-at-top
+  from dws_jax.native import build as native_build  # pylint: disable=g-import-not-at-top
 
   spec = dws_jax.WeightSpaceSpec.siren((2, 32, 32, 1))
   key = jax.random.key(0)
@@ -130,6 +131,9 @@ def run_jax_model(name: str, batch: int, steps: int) -> dict:
   params, opt_state, loss = step(params, opt_state, ws, labels, key)
   loss.block_until_ready()
   compile_s = time.perf_counter() - t0
+  native = any(target in step.lower(params, opt_state, ws, labels,
+                                    key).as_text()
+               for target in native_build.TARGETS.values())
   times = []
   for i in range(steps):
     t0 = time.perf_counter()
@@ -143,7 +147,7 @@ def run_jax_model(name: str, batch: int, steps: int) -> dict:
               official_params=models.OFFICIAL_PARAM_COUNTS.get(name),
               step_s=median, samples_per_s=batch / median,
               step_times_s=times, first_step_s=compile_s, init_s=init_s,
-              loss=float(loss))
+              loss=float(loss), native_kernels=native)
 
 
 # Official models timed with --reference-code: worker name -> (builder name,
@@ -263,6 +267,8 @@ def _table(results, batch) -> str:
     first = (f"{r['first_step_s']:.1f}" if "first_step_s" in r else "")
     alloc = {"tcmalloc": ", tcmalloc", "system": ", glibc malloc"}.get(
         r.get("allocator"), "")
+    if r.get("native_kernels"):
+      alloc += ", native attention"
     batch_col = str(r["batch"])
     if r.get("micro_batch", r["batch"]) != r["batch"]:
       batch_col += f" ({r['micro_batch']} at a time)"
