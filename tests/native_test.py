@@ -48,6 +48,7 @@ class SetAttentionTest(parameterized.TestCase):
       ([(5, 16, 3, 5), (5, 16, 1, 5)],),
       ([(2, 12, 2, 8)],),
       ([(2, 3, 9, 4, 16)],),  # two batch axes
+      ([(3, 20, 1, 32), (3, 20, 2, 32)],),
       ([(4, 7, 1, 6), (4, 7, 2, 6), (4, 7, 3, 6)],),
   )
   def test_values_and_gradients_match_softmax_attention(self, shapes):

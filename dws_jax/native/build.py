@@ -79,8 +79,8 @@ def library_path() -> pathlib.Path:
   for part in (" ".join(FLAGS), jaxlib.__version__, _cpu_signature(),
                os.environ.get("DWS_JAX_CXX", "c++"), platform.machine()):
     digest.update(part.encode())
-  root = pathlib.Path(os.environ.get("DWS_JAX_CACHE",
-                                     pathlib.Path.home() / ".cache" / "dws_jax"))
+  default = pathlib.Path.home() / ".cache" / "dws_jax"
+  root = pathlib.Path(os.environ.get("DWS_JAX_CACHE", default))
   return root / "native" / digest.hexdigest()[:16] / "libdws_jax_native.so"
 
 

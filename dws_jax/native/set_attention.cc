@@ -3,7 +3,7 @@
 //
 // Fused multi-head set attention for XLA:CPU, as XLA FFI custom calls.
 //
-// DWSNet's set attention blocks have many heads of width 2 to 16 over sets of
+// DWSNet's set attention blocks have many heads of width 2 to 32 over sets of
 // a few dozen elements. XLA:CPU materialises the (n, n) weights of every head
 // several times per step and runs bandwidth-bound passes over them; here one
 // head's whole problem stays in L1 and the weights are never stored.
@@ -105,9 +105,9 @@ ffi::Error ReadDims(const ffi::AnyBuffer& x, Dims* dims) {
   dims->d = shape[r - 1];
   dims->batch = 1;
   for (size_t i = 0; i + 3 < r; ++i) dims->batch *= shape[i];
-  if (!((dims->d >= 1 && dims->d <= 8) || dims->d == 16)) {
+  if (!((dims->d >= 1 && dims->d <= 8) || dims->d == 16 || dims->d == 32)) {
     return ffi::Error::InvalidArgument(
-        "set attention: head width must be 1 to 8 or 16");
+        "set attention: head width must be 1 to 8, 16 or 32");
   }
   return ffi::Error::Success();
 }
@@ -158,7 +158,9 @@ class Scratch {
         d_(d),
         block_(block),
         extra_(tensors * block * d * stride_),
-        data_(extra_ + 3 * block * stride_, 0.0f) {}
+        lanes_(extra_ + 3 * block * stride_),
+        n_(n),
+        data_(lanes_ + 3 * n * kLanes, 0.0f) {}
   int64_t stride() const { return stride_; }
   // Row c of head h (within the block) of tensor t.
   float* row(int64_t t, int64_t h, int64_t c) {
@@ -167,9 +169,11 @@ class Scratch {
   float* extra(int64_t h, int64_t e) {
     return &data_[extra_ + (3 * h + e) * stride_];
   }
+  // Three buffers of n vectors (one per set element) for the wide kernels.
+  float* lanes(int64_t e) { return &data_[lanes_ + e * n_ * kLanes]; }
 
  private:
-  int64_t stride_, d_, block_, extra_;
+  int64_t stride_, d_, block_, extra_, lanes_, n_;
   std::vector<float> data_;
 };
 
@@ -235,6 +239,19 @@ void ForwardProblem(Scratch& sc, int64_t h, int64_t n) {
   }
 }
 
+// delta_i = g_i . o_i of every query into extra row 2 (tensors 3, 4: o, g).
+template <int D>
+void Delta(Scratch& sc, int64_t h) {
+  float* delta = sc.extra(h, 2);
+  for (int64_t i0 = 0; i0 < sc.stride(); i0 += kLanes) {
+    V acc = Splat(0.0f);
+    for (int c = 0; c < D; ++c) {
+      acc += Load(sc.row(4, h, c) + i0) * Load(sc.row(3, h, c) + i0);
+    }
+    Store(delta + i0, acc);
+  }
+}
+
 // Backward of one problem; scratch tensors 0..4 are q, k, v, o, g (inputs)
 // and 5..7 are dq, dk, dv (outputs); extra rows 0..2 hold the row maximum
 // m, 1 / sum exp(l - m) and delta = g . o of each query.
@@ -253,12 +270,8 @@ void BackwardProblem(Scratch& sc, int64_t h, int64_t n) {
   }
   const float* rmax = sc.extra(h, 0);
   const float* rinv = sc.extra(h, 1);
-  float* delta = sc.extra(h, 2);
-  for (int64_t i0 = 0; i0 < stride; i0 += kLanes) {
-    V acc = Splat(0.0f);
-    for (int c = 0; c < D; ++c) acc += Load(g[c] + i0) * Load(sc.row(3, h, c) + i0);
-    Store(delta + i0, acc);
-  }
+  const float* delta = sc.extra(h, 2);
+  Delta<D>(sc, h);
   // dq, vectorised over queries.
   for (int64_t i0 = 0; i0 < stride; i0 += kLanes) {
     V qi[D], gi[D], dq[D];
@@ -309,6 +322,144 @@ void BackwardProblem(Scratch& sc, int64_t h, int64_t n) {
   }
 }
 
+// Heads wider than 4 would spill registers in the kernels above: these keep
+// one vector of logits, probabilities or their cotangents per set element in
+// L1 and contract them with four rows at a time.
+
+// sum_c x[c] * w[c][j] (x: D vectors, w: D rows).
+template <int D>
+inline V Dot(const V* x, const float* const* w, int64_t j) {
+  V acc = x[0] * w[0][j];
+  for (int c = 1; c < D; ++c) acc += x[c] * w[c][j];
+  return acc;
+}
+
+// out[c] = sum_j coef[j] * w[c][j] for c < D (coef: n vectors at `coef`).
+template <int D>
+inline void Contract(const float* coef, const float* const* w, int64_t n,
+                     V* out) {
+  for (int c0 = 0; c0 < D; c0 += 4) {
+    V a[4] = {Splat(0.0f), Splat(0.0f), Splat(0.0f), Splat(0.0f)};
+    for (int64_t j = 0; j < n; ++j) {
+      const V e = Load(coef + j * kLanes);
+      for (int t = 0; t < 4; ++t) {
+        if (c0 + t < D) a[t] += e * w[c0 + t][j];
+      }
+    }
+    for (int t = 0; t < 4; ++t) {
+      if (c0 + t < D) out[c0 + t] = a[t];
+    }
+  }
+}
+
+template <int D>
+void ForwardProblemWide(Scratch& sc, int64_t h, int64_t n) {
+  const float* k[D];
+  const float* v[D];
+  for (int c = 0; c < D; ++c) {
+    k[c] = sc.row(1, h, c);
+    v[c] = sc.row(2, h, c);
+  }
+  float* e = sc.lanes(0);
+  for (int64_t i0 = 0; i0 < sc.stride(); i0 += kLanes) {
+    V q[D];
+    for (int c = 0; c < D; ++c) q[c] = Load(sc.row(0, h, c) + i0);
+    V m = Splat(-INFINITY);
+    for (int64_t j = 0; j < n; ++j) {
+      const V l = Dot<D>(q, k, j);
+      Store(e + j * kLanes, l);
+      m = Max(m, l);
+    }
+    V total = Splat(0.0f);
+    for (int64_t j = 0; j < n; ++j) {
+      const V p = Exp(Load(e + j * kLanes) - m);
+      Store(e + j * kLanes, p);
+      total += p;
+    }
+    V acc[D];
+    Contract<D>(e, v, n, acc);
+    const V inv = 1.0f / total;
+    for (int c = 0; c < D; ++c) Store(sc.row(3, h, c) + i0, acc[c] * inv);
+    Store(sc.extra(h, 0) + i0, m);
+    Store(sc.extra(h, 1) + i0, inv);
+  }
+}
+
+template <int D>
+void BackwardProblemWide(Scratch& sc, int64_t h, int64_t n) {
+  const float* q[D];
+  const float* k[D];
+  const float* v[D];
+  const float* g[D];
+  for (int c = 0; c < D; ++c) {
+    q[c] = sc.row(0, h, c);
+    k[c] = sc.row(1, h, c);
+    v[c] = sc.row(2, h, c);
+    g[c] = sc.row(4, h, c);
+  }
+  const float* rmax = sc.extra(h, 0);
+  const float* rinv = sc.extra(h, 1);
+  const float* delta = sc.extra(h, 2);
+  float* logits = sc.lanes(0);
+  float* dlogits = sc.lanes(1);
+  float* probs = sc.lanes(2);
+  Delta<D>(sc, h);
+  // dq, vectorised over queries.
+  for (int64_t i0 = 0; i0 < sc.stride(); i0 += kLanes) {
+    V x[D];
+    for (int c = 0; c < D; ++c) x[c] = Load(q[c] + i0);
+    for (int64_t j = 0; j < n; ++j) Store(logits + j * kLanes, Dot<D>(x, k, j));
+    for (int c = 0; c < D; ++c) x[c] = Load(g[c] + i0);
+    const V shift = Load(rmax + i0), scale = Load(rinv + i0);
+    const V di = Load(delta + i0);
+    for (int64_t j = 0; j < n; ++j) {
+      const V p = Exp(Load(logits + j * kLanes) - shift) * scale;
+      Store(dlogits + j * kLanes, p * (Dot<D>(x, v, j) - di));
+    }
+    V dq[D];
+    Contract<D>(dlogits, k, n, dq);
+    for (int c = 0; c < D; ++c) Store(sc.row(5, h, c) + i0, dq[c]);
+  }
+  // dk and dv, vectorised over keys.
+  for (int64_t j0 = 0; j0 < sc.stride(); j0 += kLanes) {
+    V x[D];
+    for (int c = 0; c < D; ++c) x[c] = Load(k[c] + j0);
+    for (int64_t i = 0; i < n; ++i) Store(logits + i * kLanes, Dot<D>(x, q, i));
+    for (int c = 0; c < D; ++c) x[c] = Load(v[c] + j0);
+    for (int64_t i = 0; i < n; ++i) {
+      const V p = Exp(Load(logits + i * kLanes) - rmax[i]) * rinv[i];
+      Store(probs + i * kLanes, p);
+      Store(dlogits + i * kLanes, p * (Dot<D>(x, g, i) - delta[i]));
+    }
+    V dk[D], dv[D];
+    Contract<D>(dlogits, q, n, dk);
+    Contract<D>(probs, g, n, dv);
+    for (int c = 0; c < D; ++c) {
+      Store(sc.row(6, h, c) + j0, dk[c]);
+      Store(sc.row(7, h, c) + j0, dv[c]);
+    }
+  }
+}
+
+// The kernels for head width D.
+template <int D>
+void Forward(Scratch& sc, int64_t h, int64_t n) {
+  if constexpr (D <= 4) {
+    ForwardProblem<D>(sc, h, n);
+  } else {
+    ForwardProblemWide<D>(sc, h, n);
+  }
+}
+
+template <int D>
+void Backward(Scratch& sc, int64_t h, int64_t n) {
+  if constexpr (D <= 4) {
+    BackwardProblem<D>(sc, h, n);
+  } else {
+    BackwardProblemWide<D>(sc, h, n);
+  }
+}
+
 template <typename F>
 void Dispatch(int64_t d, F&& f) {
   switch (d) {
@@ -320,7 +471,8 @@ void Dispatch(int64_t d, F&& f) {
     case 6: f(std::integral_constant<int, 6>{}); break;
     case 7: f(std::integral_constant<int, 7>{}); break;
     case 8: f(std::integral_constant<int, 8>{}); break;
-    default: f(std::integral_constant<int, 16>{}); break;
+    case 16: f(std::integral_constant<int, 16>{}); break;
+    default: f(std::integral_constant<int, 32>{}); break;
   }
 }
 
@@ -376,7 +528,8 @@ ffi::Error ReadMembers(const ffi::RemainingArgs& args, int64_t roles,
 ffi::Error ReadResults(const ffi::RemainingRets& rets, int64_t roles,
                        int64_t count, std::vector<std::vector<float*>>* out) {
   if (static_cast<int64_t>(rets.size()) != roles * count) {
-    return ffi::Error::InvalidArgument("set attention: wrong number of results");
+    return ffi::Error::InvalidArgument(
+        "set attention: wrong number of results");
   }
   out->assign(roles, std::vector<float*>(count));
   for (int64_t r = 0; r < roles; ++r) {
@@ -425,7 +578,7 @@ ffi::Error SetAttentionFwdImpl(ffi::ThreadPool pool, ffi::RemainingArgs args,
       for (int t = 0; t < 3; ++t) Gather(in[t][i], s, b, blk.h0, blk.hb, sc, t);
       for (int64_t h = 0; h < blk.hb; ++h) {
         Dispatch(s.d, [&](auto dd) {
-          ForwardProblem<decltype(dd)::value>(sc, h, s.n);
+          Forward<decltype(dd)::value>(sc, h, s.n);
         });
         float* stats = out[1][i] + 2 * (b * s.heads + blk.h0 + h) * s.n;
         std::copy(sc.extra(h, 0), sc.extra(h, 0) + s.n, stats);
@@ -463,7 +616,7 @@ ffi::Error SetAttentionBwdImpl(ffi::ThreadPool pool, ffi::RemainingArgs args,
         std::copy(stats, stats + s.n, sc.extra(h, 0));
         std::copy(stats + s.n, stats + 2 * s.n, sc.extra(h, 1));
         Dispatch(s.d, [&](auto dd) {
-          BackwardProblem<decltype(dd)::value>(sc, h, s.n);
+          Backward<decltype(dd)::value>(sc, h, s.n);
         });
       }
       for (int t = 0; t < 3; ++t) {

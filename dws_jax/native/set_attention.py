@@ -3,12 +3,14 @@
 """Fused multi-head set attention on XLA:CPU (``set_attention.cc``).
 
 ``set_attention(q, k, v)`` is ``softmax(q k^T) v`` per head, for heads of
-width 1 to 8 or 16 (:data:`HEAD_WIDTHS`) over sets of any size, with a hand-written backward pass. The
-``(n, n)`` weights of a head live only in registers: the forward stores the
-row maximum and the inverse row sum per query, the backward recomputes the
-weights from them. It is the attention of DWSNet's set attention blocks, whose
-heads are 2 or 4 wide; there XLA:CPU spends most of a training step on
-passes over the materialised weights.
+width 1 to 8, 16 or 32 (:data:`HEAD_WIDTHS`) over sets of any size, with a
+hand-written backward pass; :func:`multi_set_attention` runs the attention of
+several set layers in one call. The ``(n, n)`` weights of a head never leave
+the core's registers and L1: the forward stores the row maximum and the
+inverse row sum per query, the backward recomputes the weights from them. It
+is the attention of DWSNet's set attention blocks, whose heads are 2 to 32
+wide; with plain XLA, XLA:CPU spends most of a training step on passes over
+the materialised weights.
 
 Under a mesh context (``jax.sharding.use_abstract_mesh``) whose ``"data"``
 axis divides the batch, each device runs the kernel on its own shard
@@ -27,7 +29,7 @@ from dws_jax.native import build
 
 Array = jax.Array
 
-HEAD_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 16)
+HEAD_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 16, 32)
 
 
 def _stats_shape(q: Array) -> tuple[int, ...]:
@@ -36,7 +38,7 @@ def _stats_shape(q: Array) -> tuple[int, ...]:
 
 
 def _call(target: str, out_shapes, *arrays):
-  """The kernel ``target`` on ``arrays``; ``out_shapes(*arrays)`` its results."""
+  """Kernel ``target`` on ``arrays``; ``out_shapes(*arrays)``: its results."""
 
   def call(*arrays):
     return jax.ffi.ffi_call(build.TARGETS[target], out_shapes(*arrays),
