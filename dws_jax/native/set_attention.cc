@@ -239,18 +239,37 @@ void ForwardProblem(Scratch& sc, int64_t h, int64_t n) {
   }
 }
 
-// delta_i = g_i . o_i of every query into extra row 2 (tensors 3, 4: o, g).
+// The rows of one head for a backward pass (scratch tensors 0, 1, 2, 4: q,
+// k, v, g), its statistics, and delta_i = g_i . o_i of every query, which
+// the constructor computes into extra row 2.
 template <int D>
-void Delta(Scratch& sc, int64_t h) {
-  float* delta = sc.extra(h, 2);
-  for (int64_t i0 = 0; i0 < sc.stride(); i0 += kLanes) {
-    V acc = Splat(0.0f);
+struct BackwardRows {
+  const float* q[D];
+  const float* k[D];
+  const float* v[D];
+  const float* g[D];
+  const float* rmax;
+  const float* rinv;
+  const float* delta;
+
+  BackwardRows(Scratch& sc, int64_t h)
+      : rmax(sc.extra(h, 0)), rinv(sc.extra(h, 1)), delta(sc.extra(h, 2)) {
     for (int c = 0; c < D; ++c) {
-      acc += Load(sc.row(4, h, c) + i0) * Load(sc.row(3, h, c) + i0);
+      q[c] = sc.row(0, h, c);
+      k[c] = sc.row(1, h, c);
+      v[c] = sc.row(2, h, c);
+      g[c] = sc.row(4, h, c);
     }
-    Store(delta + i0, acc);
+    float* out = sc.extra(h, 2);
+    for (int64_t i0 = 0; i0 < sc.stride(); i0 += kLanes) {
+      V acc = Splat(0.0f);
+      for (int c = 0; c < D; ++c) {
+        acc += Load(g[c] + i0) * Load(sc.row(3, h, c) + i0);
+      }
+      Store(out + i0, acc);
+    }
   }
-}
+};
 
 // Backward of one problem; scratch tensors 0..4 are q, k, v, o, g (inputs)
 // and 5..7 are dq, dk, dv (outputs); extra rows 0..2 hold the row maximum
@@ -258,20 +277,9 @@ void Delta(Scratch& sc, int64_t h) {
 template <int D>
 void BackwardProblem(Scratch& sc, int64_t h, int64_t n) {
   const int64_t stride = sc.stride();
-  const float* q[D];
-  const float* k[D];
-  const float* v[D];
-  const float* g[D];
-  for (int c = 0; c < D; ++c) {
-    q[c] = sc.row(0, h, c);
-    k[c] = sc.row(1, h, c);
-    v[c] = sc.row(2, h, c);
-    g[c] = sc.row(4, h, c);
-  }
-  const float* rmax = sc.extra(h, 0);
-  const float* rinv = sc.extra(h, 1);
-  const float* delta = sc.extra(h, 2);
-  Delta<D>(sc, h);
+  const BackwardRows<D> rows(sc, h);
+  const auto &q = rows.q, &k = rows.k, &v = rows.v, &g = rows.g;
+  const float *rmax = rows.rmax, *rinv = rows.rinv, *delta = rows.delta;
   // dq, vectorised over queries.
   for (int64_t i0 = 0; i0 < stride; i0 += kLanes) {
     V qi[D], gi[D], dq[D];
@@ -387,23 +395,12 @@ void ForwardProblemWide(Scratch& sc, int64_t h, int64_t n) {
 
 template <int D>
 void BackwardProblemWide(Scratch& sc, int64_t h, int64_t n) {
-  const float* q[D];
-  const float* k[D];
-  const float* v[D];
-  const float* g[D];
-  for (int c = 0; c < D; ++c) {
-    q[c] = sc.row(0, h, c);
-    k[c] = sc.row(1, h, c);
-    v[c] = sc.row(2, h, c);
-    g[c] = sc.row(4, h, c);
-  }
-  const float* rmax = sc.extra(h, 0);
-  const float* rinv = sc.extra(h, 1);
-  const float* delta = sc.extra(h, 2);
+  const BackwardRows<D> rows(sc, h);
+  const auto &q = rows.q, &k = rows.k, &v = rows.v, &g = rows.g;
+  const float *rmax = rows.rmax, *rinv = rows.rinv, *delta = rows.delta;
   float* logits = sc.lanes(0);
   float* dlogits = sc.lanes(1);
   float* probs = sc.lanes(2);
-  Delta<D>(sc, h);
   // dq, vectorised over queries.
   for (int64_t i0 = 0; i0 < sc.stride(); i0 += kLanes) {
     V x[D];
@@ -441,23 +438,15 @@ void BackwardProblemWide(Scratch& sc, int64_t h, int64_t n) {
   }
 }
 
-// The kernels for head width D.
-template <int D>
-void Forward(Scratch& sc, int64_t h, int64_t n) {
-  if constexpr (D <= 4) {
-    ForwardProblem<D>(sc, h, n);
-  } else {
-    ForwardProblemWide<D>(sc, h, n);
-  }
-}
-
-template <int D>
-void Backward(Scratch& sc, int64_t h, int64_t n) {
-  if constexpr (D <= 4) {
-    BackwardProblem<D>(sc, h, n);
-  } else {
-    BackwardProblemWide<D>(sc, h, n);
-  }
+// The forward or backward kernel of one head of width D: registers up to
+// width 4, L1 buffers above.
+template <int D, bool kBackward>
+void Problem(Scratch& sc, int64_t h, int64_t n) {
+  constexpr bool kNarrow = D <= 4;
+  if constexpr (kBackward && kNarrow) BackwardProblem<D>(sc, h, n);
+  if constexpr (kBackward && !kNarrow) BackwardProblemWide<D>(sc, h, n);
+  if constexpr (!kBackward && kNarrow) ForwardProblem<D>(sc, h, n);
+  if constexpr (!kBackward && !kNarrow) ForwardProblemWide<D>(sc, h, n);
 }
 
 template <typename F>
@@ -489,8 +478,11 @@ struct Members {
   int64_t items() const { return dims.batch * blocks.size(); }
 };
 
+using Inputs = std::vector<std::vector<const float*>>;  // [role][member]
+using Outputs = std::vector<std::vector<float*>>;        // [role][member]
+
 ffi::Error ReadMembers(const ffi::RemainingArgs& args, int64_t roles,
-                       Members* m, std::vector<std::vector<const float*>>* in) {
+                       Members* m, Inputs* in) {
   if (args.size() == 0 || args.size() % roles) {
     return ffi::Error::InvalidArgument(
         "set attention: expected the same number of arrays per role");
@@ -526,7 +518,7 @@ ffi::Error ReadMembers(const ffi::RemainingArgs& args, int64_t roles,
 }
 
 ffi::Error ReadResults(const ffi::RemainingRets& rets, int64_t roles,
-                       int64_t count, std::vector<std::vector<float*>>* out) {
+                       int64_t count, Outputs* out) {
   if (static_cast<int64_t>(rets.size()) != roles * count) {
     return ffi::Error::InvalidArgument(
         "set attention: wrong number of results");
@@ -556,75 +548,80 @@ int64_t Grain(const Members& m) {
       1, 65536 / std::max<int64_t>(1, s.n * s.n * s.d * BlockHeads(s.d)));
 }
 
-// args: q, k, v per member; rets: o, stats per member.
-ffi::Error SetAttentionFwdImpl(ffi::ThreadPool pool, ffi::RemainingArgs args,
-                               ffi::RemainingRets rets) {
+// Reads a call's members (in_roles arrays each) and results (out_roles
+// each), then runs body(scratch, batch row, block, dims of its member, in,
+// out) for every work item on the pool, with a scratch of `tensors` tensors
+// per thread.
+template <typename Body>
+ffi::Error ForEachBlock(ffi::ThreadPool& pool, const ffi::RemainingArgs& args,
+                        const ffi::RemainingRets& rets, int64_t in_roles,
+                        int64_t out_roles, int64_t tensors, Body body) {
   Members m;
-  std::vector<std::vector<const float*>> in;
-  std::vector<std::vector<float*>> out;
-  if (auto e = ReadMembers(args, 3, &m, &in); e.failure()) return e;
-  if (auto e = ReadResults(rets, 2, m.heads.size(), &out); e.failure()) {
+  Inputs in;
+  Outputs out;
+  if (auto e = ReadMembers(args, in_roles, &m, &in); e.failure()) return e;
+  if (auto e = ReadResults(rets, out_roles, m.heads.size(), &out);
+      e.failure()) {
     return e;
   }
   const int64_t nb = m.blocks.size();
   ParallelFor(pool, m.items(), Grain(m), [&](int64_t begin, int64_t end) {
-    const Dims& s0 = m.dims;
-    Scratch sc(4, s0.n, s0.d, BlockHeads(s0.d));
+    Scratch sc(tensors, m.dims.n, m.dims.d, BlockHeads(m.dims.d));
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t b = item / nb;
       const auto& blk = m.blocks[item % nb];
-      const int64_t i = blk.member;
-      const Dims s = MemberDims(m, i);
-      for (int t = 0; t < 3; ++t) Gather(in[t][i], s, b, blk.h0, blk.hb, sc, t);
-      for (int64_t h = 0; h < blk.hb; ++h) {
-        Dispatch(s.d, [&](auto dd) {
-          Forward<decltype(dd)::value>(sc, h, s.n);
-        });
-        float* stats = out[1][i] + 2 * (b * s.heads + blk.h0 + h) * s.n;
-        std::copy(sc.extra(h, 0), sc.extra(h, 0) + s.n, stats);
-        std::copy(sc.extra(h, 1), sc.extra(h, 1) + s.n, stats + s.n);
-      }
-      Scatter(sc, 3, s, b, blk.h0, blk.hb, out[0][i]);
+      body(sc, item / nb, blk, MemberDims(m, blk.member), in, out);
     }
   });
   return ffi::Error::Success();
 }
 
+// args: q, k, v per member; rets: o, stats per member.
+ffi::Error SetAttentionFwdImpl(ffi::ThreadPool pool, ffi::RemainingArgs args,
+                               ffi::RemainingRets rets) {
+  return ForEachBlock(
+      pool, args, rets, 3, 2, 4,
+      [](Scratch& sc, int64_t b, const Members::Block& blk, const Dims& s,
+         const Inputs& in, const Outputs& out) {
+        const int64_t i = blk.member;
+        for (int t = 0; t < 3; ++t) {
+          Gather(in[t][i], s, b, blk.h0, blk.hb, sc, t);
+        }
+        for (int64_t h = 0; h < blk.hb; ++h) {
+          Dispatch(s.d, [&](auto dd) {
+            Problem<decltype(dd)::value, false>(sc, h, s.n);
+          });
+          float* stats = out[1][i] + 2 * (b * s.heads + blk.h0 + h) * s.n;
+          std::copy(sc.extra(h, 0), sc.extra(h, 0) + s.n, stats);
+          std::copy(sc.extra(h, 1), sc.extra(h, 1) + s.n, stats + s.n);
+        }
+        Scatter(sc, 3, s, b, blk.h0, blk.hb, out[0][i]);
+      });
+}
+
 // args: q, k, v, o, stats, g per member; rets: dq, dk, dv per member.
 ffi::Error SetAttentionBwdImpl(ffi::ThreadPool pool, ffi::RemainingArgs args,
                                ffi::RemainingRets rets) {
-  Members m;
-  std::vector<std::vector<const float*>> in;
-  std::vector<std::vector<float*>> out;
-  if (auto e = ReadMembers(args, 6, &m, &in); e.failure()) return e;
-  if (auto e = ReadResults(rets, 3, m.heads.size(), &out); e.failure()) {
-    return e;
-  }
-  const int64_t nb = m.blocks.size();
-  ParallelFor(pool, m.items(), Grain(m), [&](int64_t begin, int64_t end) {
-    const Dims& s0 = m.dims;
-    Scratch sc(8, s0.n, s0.d, BlockHeads(s0.d));
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t b = item / nb;
-      const auto& blk = m.blocks[item % nb];
-      const int64_t i = blk.member;
-      const Dims s = MemberDims(m, i);
-      for (int t = 0; t < 4; ++t) Gather(in[t][i], s, b, blk.h0, blk.hb, sc, t);
-      Gather(in[5][i], s, b, blk.h0, blk.hb, sc, 4);
-      for (int64_t h = 0; h < blk.hb; ++h) {
-        const float* stats = in[4][i] + 2 * (b * s.heads + blk.h0 + h) * s.n;
-        std::copy(stats, stats + s.n, sc.extra(h, 0));
-        std::copy(stats + s.n, stats + 2 * s.n, sc.extra(h, 1));
-        Dispatch(s.d, [&](auto dd) {
-          Backward<decltype(dd)::value>(sc, h, s.n);
-        });
-      }
-      for (int t = 0; t < 3; ++t) {
-        Scatter(sc, 5 + t, s, b, blk.h0, blk.hb, out[t][i]);
-      }
-    }
-  });
-  return ffi::Error::Success();
+  return ForEachBlock(
+      pool, args, rets, 6, 3, 8,
+      [](Scratch& sc, int64_t b, const Members::Block& blk, const Dims& s,
+         const Inputs& in, const Outputs& out) {
+        const int64_t i = blk.member;
+        for (int t = 0; t < 4; ++t) {
+          Gather(in[t][i], s, b, blk.h0, blk.hb, sc, t);
+        }
+        Gather(in[5][i], s, b, blk.h0, blk.hb, sc, 4);
+        for (int64_t h = 0; h < blk.hb; ++h) {
+          const float* stats = in[4][i] + 2 * (b * s.heads + blk.h0 + h) * s.n;
+          std::copy(stats, stats + s.n, sc.extra(h, 0));
+          std::copy(stats + s.n, stats + 2 * s.n, sc.extra(h, 1));
+          Dispatch(s.d, [&](auto dd) {
+            Problem<decltype(dd)::value, true>(sc, h, s.n);
+          });
+        }
+        for (int t = 0; t < 3; ++t) {
+          Scatter(sc, 5 + t, s, b, blk.h0, blk.hb, out[t][i]);
+        }
+      });
 }
 
 }  // namespace
