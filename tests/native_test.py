@@ -128,6 +128,15 @@ class SetAttentionTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "same number"):
       sa.multi_set_attention([x, x], [x], [x])
 
+  def test_benchmark_shapes_agree_with_the_plain_xla_path(self):
+    # The benchmark's comparison: DWSNet's stacked attentions, kernel against
+    # the chunked XLA path, at a small batch.
+    from dws_jax.benchmarks import attention  # pylint: disable=g-import-not-at-top
+    rows = attention.run(batch=2, steps=1)
+    self.assertLen(rows, len(attention.SHAPES))
+    for row in rows:
+      self.assertLess(row["max_rel_err"], 1e-4, row)
+
   def test_dwsnet_with_native_attention_equals_plain_xla(self):
     spec = dws_jax.WeightSpaceSpec.siren((2, 8, 8, 1))
     model = models.get("dwsnet", spec=spec, num_classes=10)

@@ -1,0 +1,145 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Native set attention vs plain XLA on the shapes of DWSNet's SABs.
+
+For every stacked attention of the default DWSNet at batch 256 on
+2->32->32->1 INRs (per layer: the SABs sharing a set size and head width),
+times forward + backward (a VJP with a fixed cotangent), jitted, median over
+``--steps`` calls after one warm-up, of
+
+* the native kernel (:func:`dws_jax.native.set_attention.multi_set_attention`,
+  one call for all members);
+* plain XLA as DWSNet runs it without the kernel
+  (:func:`dws_jax.models.layers.stacked_attention` on the concatenated heads,
+  with the transposes to and from its layout);
+
+in the same process, so the ratio holds under the same load. Also checks
+that both give the same values and gradients.
+
+  python -m dws_jax.benchmarks.attention
+
+Writes ``results/bench_attention.json`` and ``results/bench_attention.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+from dws_jax import allocator
+
+# DWSNet defaults (hidden 16, 8 heads, 1 head in the last layer) on
+# 2->32->32->1 INRs: (layer, members, set size n, heads per member, width d).
+SHAPES = (
+    ("dws_0, dws_1", 3, 32, 8, 4),
+    ("dws_0, dws_1", 13, 32, 8, 2),
+    ("dws_2", 13, 32, 1, 16),
+    ("dws_2", 3, 32, 1, 32),
+)
+
+
+def _parse(argv):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--batch", type=int, default=256)
+  parser.add_argument("--steps", type=int, default=20)
+  parser.add_argument("--out", default="results")
+  return parser.parse_args(argv)
+
+
+def _time(fn, args, steps: int) -> float:
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  jax.block_until_ready(fn(*args))
+  times = []
+  for _ in range(steps):
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    times.append(time.perf_counter() - t0)
+  return float(np.median(times))
+
+
+def run(batch: int, steps: int) -> list[dict]:
+  """Times both implementations for every entry of :data:`SHAPES`."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+
+  from dws_jax.models import layers  # pylint: disable=g-import-not-at-top
+  from dws_jax.native import build  # pylint: disable=g-import-not-at-top
+  from dws_jax.native import set_attention as sa  # pylint: disable=g-import-not-at-top
+
+  if not build.available():
+    raise build.NativeBuildError("the native kernels are not available")
+  results = []
+  for layer, members, n, heads, d in SHAPES:
+    keys = jax.random.split(jax.random.key(0), 4 * members)
+    shape = (batch, n, heads, d)
+    qs, ks, vs, gs = ([jax.random.normal(keys[4 * i + r], shape)
+                       for i in range(members)] for r in range(4))
+
+    def native(qs, ks, vs):
+      return list(sa.multi_set_attention(qs, ks, vs))
+
+    def plain(qs, ks, vs):
+      to = lambda xs: jnp.concatenate(
+          [jnp.transpose(x, (0, 2, 3, 1)) for x in xs], axis=1)
+      o = layers.stacked_attention(to(qs), to(ks), to(vs))
+      o = jnp.transpose(o, (0, 3, 1, 2))
+      return [o[:, :, i * heads:(i + 1) * heads] for i in range(members)]
+
+    def fwd_bwd(fn):
+      return jax.jit(lambda qs, ks, vs: jax.vjp(fn, qs, ks, vs)[1](gs))
+
+    out_native = jax.jit(native)(qs, ks, vs)
+    out_plain = jax.jit(plain)(qs, ks, vs)
+    grads_native = fwd_bwd(native)(qs, ks, vs)
+    grads_plain = fwd_bwd(plain)(qs, ks, vs)
+    err = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
+              for a, b in zip(jax.tree.leaves((out_native, grads_native)),
+                              jax.tree.leaves((out_plain, grads_plain))))
+    t_native = _time(fwd_bwd(native), (qs, ks, vs), steps)
+    t_plain = _time(fwd_bwd(plain), (qs, ks, vs), steps)
+    results.append(dict(layer=layer, members=members, n=n, heads=heads, d=d,
+                        logits=batch * members * heads * n * n,
+                        native_ms=1e3 * t_native, xla_ms=1e3 * t_plain,
+                        speedup=t_plain / t_native, max_rel_err=err))
+    print(f"[bench_attention] {results[-1]}", flush=True)
+  return results
+
+
+def main(argv=None):
+  args = _parse(sys.argv[1:] if argv is None else argv)
+  load = os.getloadavg()[0]
+  results = run(args.batch, args.steps)
+  out = pathlib.Path(args.out)
+  out.mkdir(parents=True, exist_ok=True)
+  meta = dict(batch=args.batch, steps=args.steps, cpus=os.cpu_count(),
+              load_average_at_start=load,
+              allocator="tcmalloc" if allocator.loaded_tcmalloc() else "system")
+  (out / "bench_attention.json").write_text(
+      json.dumps(dict(meta=meta, results=results), indent=2))
+  lines = [
+      "Command: `python -m dws_jax.benchmarks.attention`\n",
+      "| DWSNet layer | SABs x heads | n | head width | logits | native ms | "
+      "plain XLA ms | speedup | max rel. difference |",
+      "|---|---|---|---|---|---|---|---|---|"]
+  for r in results:
+    lines.append(
+        f"| {r['layer']} | {r['members']} x {r['heads']} | {r['n']} | "
+        f"{r['d']} | {r['logits'] / 1e6:.1f}M | {r['native_ms']:.1f} | "
+        f"{r['xla_ms']:.1f} | {r['speedup']:.2f}x | {r['max_rel_err']:.0e} |")
+  lines.append(
+      f"\nForward + backward at batch {args.batch}, jitted, median of "
+      f"{args.steps} after warm-up, both in one process ({meta['allocator']}); "
+      f"{os.cpu_count()} CPU cores, load average {load:.1f} at start.")
+  text = "\n".join(lines) + "\n"
+  (out / "bench_attention.md").write_text(text)
+  print(text)
+
+
+if __name__ == "__main__":
+  allocator.reexec_with_tcmalloc()
+  main()
