@@ -1,4 +1,4 @@
-"""Native XLA:CPU set attention: equal to plain XLA attention, sharding, build."""
+"""Native XLA:CPU set attention: equals plain XLA attention; sharding; build."""
 
 import os
 import re
@@ -131,7 +131,8 @@ class SetAttentionTest(parameterized.TestCase):
   def test_benchmark_shapes_agree_with_the_plain_xla_path(self):
     # The benchmark's comparison: DWSNet's stacked attentions, kernel against
     # the chunked XLA path, at a small batch.
-    from dws_jax.benchmarks import attention  # pylint: disable=g-import-not-at-top
+    # pylint: disable-next=g-import-not-at-top
+    from dws_jax.benchmarks import attention
     rows = attention.run(batch=2, steps=1)
     self.assertLen(rows, len(attention.SHAPES))
     for row in rows:

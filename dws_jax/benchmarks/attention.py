@@ -69,7 +69,8 @@ def run(batch: int, steps: int) -> list[dict]:
 
   from dws_jax.models import layers  # pylint: disable=g-import-not-at-top
   from dws_jax.native import build  # pylint: disable=g-import-not-at-top
-  from dws_jax.native import set_attention as sa  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from dws_jax.native import set_attention as sa
 
   if not build.available():
     raise build.NativeBuildError("the native kernels are not available")
