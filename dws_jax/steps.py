@@ -16,8 +16,6 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.sharding import NamedSharding
-from jax.sharding import PartitionSpec as P
 import optax
 
 from dws_jax import losses
@@ -112,8 +110,7 @@ def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
   def constrain(tree):
     if mesh is None:
       return tree
-    return jax.lax.with_sharding_constraint(
-        tree, NamedSharding(mesh, P(parallel.DATA_AXIS)))
+    return jax.lax.with_sharding_constraint(tree, parallel.data_sharded(mesh))
 
   def train_step(state: ts.TrainState, train: Split, key: jax.Array,
                  pool: tuple[wsp.WeightSpace, jax.Array] | None = None):

@@ -376,12 +376,13 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]]
     if native:  # Layout (B, n, heads, d): no transposes, no concatenation.
       heads = lambda x, h: x.reshape(x.shape[:2] + (h, width))
       q = [heads(x, h) for x, h in zip(scaled, sizes)]
-      k, v = ([heads(jobs[j][i], jobs[j][3]) for j in members] for i in (1, 2))
+      k, v = ([heads(jobs[j][i], h) for j, h in zip(members, sizes)]
+              for i in (1, 2))
       o = [x.reshape(x.shape[:2] + (-1,))
            for x in native_attention.multi_set_attention(q, k, v)]
     else:
       qs = [_to_heads(x, h) for x, h in zip(scaled, sizes)]
-      ks, vs = ([_to_heads(jobs[j][i], jobs[j][3]) for j in members]
+      ks, vs = ([_to_heads(jobs[j][i], h) for j, h in zip(members, sizes)]
                 for i in (1, 2))
       o = stacked_attention(cat(qs, 1), cat(ks, 1), cat(vs, 1))
       o = [_from_heads(o[:, lo:hi]) for lo, hi in _ranges(sizes)]
@@ -484,9 +485,8 @@ class KroneckerSetLayer(nn.Module):
 
   @nn.compact
   def __call__(self, x: Array, pool: Callable | None = None) -> Array:
-    """``pool(axes)``: pooled ``x`` with ``keepdims`` (a shared cache), or None."""
-    if pool is None:
-      pool = lambda axes: reduce(x, axes, self.reduction, keepdims=True)
+    """``pool``: :func:`pooling_cache` of ``x`` shared with other blocks."""
+    pool = pool or pooling_cache(x, self.reduction)
     mlp = lambda name: MLP(self.features, self.n_fc_layers, self.use_bias,
                            self.init_scale, name=name)
     out = mlp("lin_all")(x)
@@ -499,7 +499,8 @@ class KroneckerSetLayer(nn.Module):
 # -- the generic block and the DWS layer ---------------------------------------
 
 
-def pooling_cache(x: Array, reduction: str) -> Callable[[tuple[int, ...]], Array]:
+def pooling_cache(x: Array, reduction: str
+                  ) -> Callable[[tuple[int, ...]], Array]:
   """``pool(axes)``: ``x`` reduced over ``axes`` with ``keepdims``, memoised.
 
   Every pooling of one tensor in a layer goes through one cache, so each
@@ -575,8 +576,8 @@ class DWSBlock(nn.Module):
   def prepare(self, x: Array, pool: Callable | None = None) -> Array:
     """Pools and flattens: ``(B, *src_axes, F_in)`` -> ``(B, *shared, F')``.
 
-    ``pool(axes)``, if given, returns ``x`` pooled over ``axes`` with
-    ``keepdims`` (a cache shared by the blocks of a layer).
+    ``pool``: :func:`pooling_cache` of ``x`` shared by the blocks of a
+    layer (by default one of its own).
     """
     src, tgt = self.src, self.tgt
     batch = x.shape[0]
@@ -591,8 +592,8 @@ class DWSBlock(nn.Module):
     kept = [a for a in src.axes
             if a.group is None or a.group in tgt_groups]
     if pool_axes:
-      x = (reduce(x, pool_axes, self.reduction) if pool is None
-           else jnp.squeeze(pool(pool_axes), pool_axes))
+      pool = pool or pooling_cache(x, self.reduction)
+      x = jnp.squeeze(pool(pool_axes), pool_axes)
     # 2. Shared axes first (in target order), fixed axes into the features.
     shared = self.shared_groups
     order = [1 + [a.group for a in kept].index(g) for g in shared]
