@@ -44,6 +44,7 @@ import numpy as np
 import scipy.optimize
 
 from dws_jax import allocator
+from dws_jax.benchmarks import timing
 from dws_jax import fitting
 from dws_jax import matching
 from dws_jax import mixup
@@ -226,16 +227,6 @@ def reference_objective_gain(samples, partner_idx, num, seed=0):
 # -- benchmark ----------------------------------------------------------------------
 
 
-def _time_ms(fn, reps):
-  """``(best, median)`` wall time in ms of ``fn(r)`` over ``reps`` runs."""
-  times = []
-  for r in range(reps):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(r))
-    times.append(time.perf_counter() - start)
-  return 1e3 * float(np.min(times)), 1e3 * float(np.median(times))
-
-
 def make_inrs(key, spec, num, kind, fit_steps):
   """``num`` INRs of ``spec``: fitted to Fashion-MNIST test images or random."""
   if kind == "random":
@@ -272,7 +263,7 @@ def main(argv):
     start = time.perf_counter()
     jax.block_until_ready(step(key, ws, labels))
     compile_s = time.perf_counter() - start
-    ms, median_ms = _time_ms(
+    ms, median_ms = timing.time_ms(
         lambda r, f=step: f(jax.random.fold_in(key, r), ws, labels), _REPS.value)
     res = matching.weight_matching(jax.random.key(2), ws, ws[partner_idx], spec,
                                    solver=solver)

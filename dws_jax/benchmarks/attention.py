@@ -28,9 +28,9 @@ import json
 import os
 import pathlib
 import sys
-import time
 
 from dws_jax import allocator
+from dws_jax.benchmarks import timing
 
 # DWSNet defaults (hidden 16, 8 heads, 1 head in the last layer) on
 # 2->32->32->1 INRs: (layer, members, set size n, heads per member, width d).
@@ -48,18 +48,6 @@ def _parse(argv):
   parser.add_argument("--steps", type=int, default=20)
   parser.add_argument("--out", default="results")
   return parser.parse_args(argv)
-
-
-def _time(fn, args, steps: int) -> float:
-  import jax  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  jax.block_until_ready(fn(*args))
-  times = []
-  for _ in range(steps):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    times.append(time.perf_counter() - t0)
-  return float(np.median(times))
 
 
 def run(batch: int, steps: int) -> list[dict]:
@@ -94,19 +82,21 @@ def run(batch: int, steps: int) -> list[dict]:
     def fwd_bwd(fn):
       return jax.jit(lambda qs, ks, vs: jax.vjp(fn, qs, ks, vs)[1](gs))
 
+    # The first calls compile; their results are the check.
+    step_native, step_plain = fwd_bwd(native), fwd_bwd(plain)
     out_native = jax.jit(native)(qs, ks, vs)
     out_plain = jax.jit(plain)(qs, ks, vs)
-    grads_native = fwd_bwd(native)(qs, ks, vs)
-    grads_plain = fwd_bwd(plain)(qs, ks, vs)
+    grads_native = step_native(qs, ks, vs)
+    grads_plain = step_plain(qs, ks, vs)
     err = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
               for a, b in zip(jax.tree.leaves((out_native, grads_native)),
                               jax.tree.leaves((out_plain, grads_plain))))
-    t_native = _time(fwd_bwd(native), (qs, ks, vs), steps)
-    t_plain = _time(fwd_bwd(plain), (qs, ks, vs), steps)
+    ms_native = timing.time_ms(lambda _: step_native(qs, ks, vs), steps)[1]
+    ms_plain = timing.time_ms(lambda _: step_plain(qs, ks, vs), steps)[1]
     results.append(dict(layer=layer, members=members, n=n, heads=heads, d=d,
                         logits=batch * members * heads * n * n,
-                        native_ms=1e3 * t_native, xla_ms=1e3 * t_plain,
-                        speedup=t_plain / t_native, max_rel_err=err))
+                        native_ms=ms_native, xla_ms=ms_plain,
+                        speedup=ms_plain / ms_native, max_rel_err=err))
     print(f"[bench_attention] {results[-1]}", flush=True)
   return results
 
