@@ -44,16 +44,18 @@ class GradientTest(parameterized.TestCase):
             jax.random.normal(keys[5], (c, h, d)))
     ct = jax.random.normal(keys[6], (b, n, h, d))
     argnums = tuple(range(6))
-    got = jax.grad(lambda *a: jnp.sum(rt.relational_attention(*a, 0.3) * ct),
-                   argnums)(*args)
+    got = jax.grad(
+        lambda *a: jnp.sum(rt.xla_relational_attention(*a, 0.3) * ct),
+        argnums)(*args)
     want = jax.grad(lambda *a: jnp.sum(rt._attention_fwd(*a, 0.3)[0] * ct),
                     argnums)(*args)
     for g, w in zip(got, want):
       np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
 
-  def test_attention_matches_per_head_loop(self):
+  @parameterized.parameters((3, 4), (16, 32))  # the second: native on CPU
+  def test_attention_matches_per_head_loop(self, d, c):
     """All heads at once equals the reference's per-head formula."""
-    b, n, h, d, c = 2, 5, 2, 3, 4
+    b, n, h = 2, 5, 2
     keys = jax.random.split(jax.random.key(2), 5)
     q_n, k_n, v_n = (jax.random.normal(k, (b, n, h, d)) for k in keys[:3])
     edges = jax.random.normal(keys[3], (b, n, n, c))
@@ -70,7 +72,7 @@ class GradientTest(parameterized.TestCase):
       attn = jax.nn.softmax(scale * jnp.sum(q * k, -1), axis=-1)
       np.testing.assert_allclose(got[:, :, head],
                                  jnp.einsum("bij,bijd->bid", attn, v),
-                                 rtol=1e-5, atol=1e-5)
+                                 rtol=1e-4, atol=1e-4)
 
 
 class TrainingTest(absltest.TestCase):

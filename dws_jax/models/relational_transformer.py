@@ -34,9 +34,11 @@ count. The reference computes a mask of non-zero edges but never uses it; so
 attention runs over all ``N`` nodes here as well.
 
 Speed: all heads are computed at once (:func:`relational_attention`, with a
-hand-written backward pass); value projections are applied after pooling the
-edges per head (never built per edge); every per-edge Dense uses
-:func:`edge_matmul`, whose kernel gradient avoids transposing the large
+hand-written backward pass); on XLA:CPU the attention is one fused native
+kernel per layer (:mod:`dws_jax.native.relational_attention`) that never
+stores the per-edge projections; elsewhere value projections are applied
+after pooling the edges per head (never built per edge); every per-edge Dense
+uses :func:`edge_matmul`, whose kernel gradient avoids transposing the large
 cotangent; the Fourier features use the polynomial sine. ``remat=True``
 rematerialises each layer in the backward pass (less memory, about a third
 more compute); with small micro-batches it is not needed.
@@ -55,6 +57,8 @@ import numpy as np
 from dws_jax import sine
 from dws_jax import weight_space as wsp
 from dws_jax.models import layers
+from dws_jax.native import build as native_build
+from dws_jax.native import relational_attention as native_attention
 
 Array = jax.Array
 
@@ -77,7 +81,7 @@ edge_matmul = layers.rows_matmul
 
 
 def _attention_fwd(q_n, k_n, v_n, edges, w_edge, w_v, scale):
-  """Forward of :func:`relational_attention`; returns output and residuals."""
+  """Forward of :func:`xla_relational_attention`; output and residuals."""
   proj = edge_matmul(edges, w_edge.reshape(w_edge.shape[0], -1))
   proj = proj.reshape(edges.shape[:3] + w_edge.shape[1:])  # (B, N, N, P, H, dh)
   q = q_n[:, :, None] + proj[..., 0, :, :]  # (B, N, N, H, dh)
@@ -94,9 +98,9 @@ def _attention_fwd(q_n, k_n, v_n, edges, w_edge, w_v, scale):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
-def relational_attention(q_n: Array, k_n: Array, v_n: Array, edges: Array,
-                         w_edge: Array, w_v: Array, scale: float) -> Array:
-  """Multi-head relational attention core; output ``(B, N, H, dh)``.
+def xla_relational_attention(q_n: Array, k_n: Array, v_n: Array, edges: Array,
+                             w_edge: Array, w_v: Array, scale: float) -> Array:
+  """Multi-head relational attention core in XLA; output ``(B, N, H, dh)``.
 
   Args:
     q_n, k_n, v_n: node queries, keys and values ``(B, N, H, dh)``.
@@ -154,7 +158,23 @@ def _attention_vjp_bwd(scale, res, g):
   return (jnp.sum(d_q, axis=2), jnp.sum(d_k, axis=1), d_vn, d_edges, d_w, d_wv)
 
 
-relational_attention.defvjp(_attention_vjp_fwd, _attention_vjp_bwd)
+xla_relational_attention.defvjp(_attention_vjp_fwd, _attention_vjp_bwd)
+
+
+def relational_attention(q_n: Array, k_n: Array, v_n: Array, edges: Array,
+                         w_edge: Array, w_v: Array, scale: float) -> Array:
+  """:func:`xla_relational_attention`, fused on XLA:CPU where it can be.
+
+  On the CPU with the native kernels built, and shapes they take (head width
+  16, edge width 16 to 64, float32), this is
+  :func:`dws_jax.native.relational_attention.relational_attention`; the
+  projections of the edges are then never stored.
+  """
+  if (native_attention.supported(q_n, edges, w_edge)
+      and native_build.use_native()):
+    return native_attention.relational_attention(q_n, k_n, v_n, edges, w_edge,
+                                                 w_v, scale)
+  return xla_relational_attention(q_n, k_n, v_n, edges, w_edge, w_v, scale)
 
 
 def EdgeDense(features: int, use_bias: bool = True,  # pylint: disable=invalid-name

@@ -36,11 +36,14 @@ import tempfile
 import jax
 import jaxlib
 
-SOURCES = ("set_attention.cc",)
+SOURCES = ("set_attention.cc", "relational_attention.cc")
+HEADERS = ("simd.h",)
 # Handler symbols of the sources and the FFI target names they register as.
 TARGETS = {
     "DwsSetAttentionFwd": "dws_jax_set_attention_fwd",
     "DwsSetAttentionBwd": "dws_jax_set_attention_bwd",
+    "DwsRelationalAttentionFwd": "dws_jax_relational_attention_fwd",
+    "DwsRelationalAttentionBwd": "dws_jax_relational_attention_bwd",
 }
 FLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-w")
 MODES = ("auto", "0", "1")
@@ -74,7 +77,7 @@ def library_path() -> pathlib.Path:
   """Where the library for this source, jaxlib and CPU is cached."""
   here = pathlib.Path(__file__).parent
   digest = hashlib.sha256()
-  for name in SOURCES:
+  for name in SOURCES + HEADERS:
     digest.update((here / name).read_bytes())
   for part in (" ".join(FLAGS), jaxlib.__version__, _cpu_signature(),
                os.environ.get("DWS_JAX_CXX", "c++"), platform.machine()):

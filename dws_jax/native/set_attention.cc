@@ -27,60 +27,16 @@
 // vector lanes, so no loop needs a horizontal reduction.
 
 #include <algorithm>
-#include <atomic>
-#include <cmath>
-#include <condition_variable>
 #include <cstdint>
-#include <cstring>
-#include <memory>
-#include <mutex>
 #include <type_traits>
 #include <vector>
 
+#include "simd.h"
 #include "xla/ffi/api/ffi.h"
-
-namespace ffi = xla::ffi;
 
 namespace {
 
-// Sixteen float32 lanes; GCC lowers the arithmetic to whatever vector width
-// the target has (one AVX-512 register, two AVX2 registers, ...).
-typedef float V __attribute__((vector_size(64)));
-typedef int32_t VI __attribute__((vector_size(64)));
-constexpr int64_t kLanes = 16;
-
-inline V Splat(float x) { return V{} + x; }
-
-inline V Load(const float* p) {
-  V v;
-  std::memcpy(&v, p, sizeof(V));
-  return v;
-}
-
-inline void Store(float* p, V v) { std::memcpy(p, &v, sizeof(V)); }
-
-// exp(x) to about 2e-7 relative error for -87.3 <= x <= 88 (the callers'
-// arguments are <= ~0); below -87.3 it returns exp(-87.3). x = n log 2 + r
-// with |r| <= log(2) / 2 and a degree-5 minimax polynomial for exp(r).
-inline V Exp(V x) {
-  x = x > -87.3f ? x : Splat(-87.3f);
-  // t = 1.5 * 2^23 + 127 + round(x log2 e): the addition rounds to an
-  // integer, and the low mantissa bits of t are the biased exponent of 2^n.
-  const float shift = 12582912.0f + 127.0f;
-  V t = x * 1.44269504088896341f + shift;
-  V n = t - shift;
-  V r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  V p = Splat(8.297654800117016e-3f);
-  p = p * r + 4.191538318991661e-2f;
-  p = p * r + 1.6667574644088745e-1f;
-  p = p * r + 4.9998894333839417e-1f;
-  p = p * r + 9.999997019767761e-1f;
-  p = p * r + 1.0000001192092896f;
-  return p * (V)((VI)t << 23);
-}
-
-inline V Max(V a, V b) { return a > b ? a : b; }
+using namespace dws_jax_native;  // NOLINT(build/namespaces)
 
 struct Dims {
   int64_t batch;  // product of the leading axes
@@ -112,41 +68,6 @@ ffi::Error ReadDims(const ffi::AnyBuffer& x, Dims* dims) {
   return ffi::Error::Success();
 }
 
-// Runs fn(begin, end) over [0, total) on the calling thread and the pool.
-template <typename Fn>
-void ParallelFor(ffi::ThreadPool& pool, int64_t total, int64_t grain,
-                 Fn fn) {
-  int64_t threads = std::max<int64_t>(1, pool.num_threads());
-  int64_t tasks = std::min<int64_t>(threads, (total + grain - 1) / grain);
-  if (tasks <= 1) {
-    fn(int64_t{0}, total);
-    return;
-  }
-  int64_t chunk = std::max<int64_t>(grain, total / (4 * tasks));
-  struct State {
-    std::atomic<int64_t> next{0};
-    std::atomic<int64_t> done{0};
-    std::mutex mu;
-    std::condition_variable cv;
-  };
-  auto state = std::make_shared<State>();
-  auto work = [state, total, chunk, fn]() {
-    for (;;) {
-      int64_t begin = state->next.fetch_add(chunk);
-      if (begin >= total) return;
-      int64_t end = std::min(begin + chunk, total);
-      fn(begin, end);
-      if (state->done.fetch_add(end - begin) + (end - begin) == total) {
-        std::lock_guard<std::mutex> lock(state->mu);
-        state->cv.notify_all();
-      }
-    }
-  };
-  for (int64_t t = 1; t < tasks; ++t) pool.Schedule(decltype(work)(work));
-  work();
-  std::unique_lock<std::mutex> lock(state->mu);
-  state->cv.wait(lock, [&] { return state->done.load() == total; });
-}
 
 // Scratch of a block of heads of one batch row: per tensor and head, d rows
 // of `stride` floats (the set axis, zero-padded to a multiple of kLanes), and
