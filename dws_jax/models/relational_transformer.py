@@ -58,6 +58,7 @@ from dws_jax import sine
 from dws_jax import weight_space as wsp
 from dws_jax.models import layers
 from dws_jax.native import build as native_build
+from dws_jax.native import edge_mlp as native_edge_mlp
 from dws_jax.native import relational_attention as native_attention
 
 Array = jax.Array
@@ -175,12 +176,6 @@ def relational_attention(q_n: Array, k_n: Array, v_n: Array, edges: Array,
     return native_attention.relational_attention(q_n, k_n, v_n, edges, w_edge,
                                                  w_v, scale)
   return xla_relational_attention(q_n, k_n, v_n, edges, w_edge, w_v, scale)
-
-
-def EdgeDense(features: int, use_bias: bool = True,  # pylint: disable=invalid-name
-              name: str | None = None) -> layers.RowsDense:
-  """The reference's ``Linear`` (xavier-uniform kernel, zero bias) for edges."""
-  return layers.RowsDense(features, use_bias, kernel_init=_xavier, name=name)
 
 
 def graph_layout(spec: wsp.WeightSpaceSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -311,23 +306,102 @@ class RTLayer(nn.Module):
     if not self.edge_updates:
       return nodes, edges
     # Edge MLP 0: Linear([e_ij, e_ji]) + Linear(source i) + Linear(target j).
-    kernel = self.param("lin0_e_kernel", _xavier,
-                        (2 * self.d_edge, self.d_edge_hid))
-    bias = self.param("lin0_e_bias", nn.initializers.zeros, (self.d_edge_hid,))
-    e = edge_matmul(
-        jnp.concatenate([edges, jnp.swapaxes(edges, 1, 2)], axis=-1), kernel)
-    e = e + bias
-    e = e + _rt_dense(self.d_edge_hid, name="lin0_s")(nodes)[:, :, None]
-    e = e + _rt_dense(self.d_edge_hid, name="lin0_t")(nodes)[:, None, :]
-    e = EdgeDense(self.d_edge, name="lin1")(_gelu(e))
-    e = nn.Dropout(self.dropout_edge)(e, deterministic=det)
-    edges = norm("eln0")(edges + e)
-    e = _gelu(EdgeDense(self.d_edge_hid, use_bias=False,
-                        name="edge_mlp1_0")(edges))
-    e = EdgeDense(self.d_edge, name="edge_mlp1_1")(e)
-    e = nn.Dropout(self.dropout_edge)(e, deterministic=det)
-    edges = norm("eln1")(edges + e)
-    return nodes, edges
+    c, f = self.d_edge, self.d_edge_hid
+    k0 = self.param("lin0_e_kernel", _xavier, (2 * c, f))
+    b0 = self.param("lin0_e_bias", nn.initializers.zeros, (f,))
+    s = _rt_dense(f, name="lin0_s")(nodes) + b0
+    t = _rt_dense(f, name="lin0_t")(nodes)
+    k1, b1 = _DenseParams((f, c), name="lin1")()
+    k2, _ = _DenseParams((c, f), use_bias=False, name="edge_mlp1_0")()
+    k3, b3 = _DenseParams((f, c), name="edge_mlp1_1")()
+    ln0 = _LayerNormParams(c, name="eln0")() if self.use_ln else (None, None)
+    ln1 = _LayerNormParams(c, name="eln1")() if self.use_ln else (None, None)
+    params = native_edge_mlp.EdgeMlpParams(k0, k1, b1, *ln0, k2, k3, b3, *ln1)
+    masks = None
+    if train and self.dropout_edge > 0:
+      ones = jnp.ones_like(edges)
+      masks = tuple(nn.Dropout(self.dropout_edge)(ones, deterministic=False)
+                    for _ in range(2))
+    return nodes, edge_mlp(edges, s, t, params, masks)
+
+
+class _DenseParams(nn.Module):
+  """The kernel ``shape`` (and bias) of a Dense, named as ``nn.Dense`` names
+  them, for a computation that does not apply the Dense itself."""
+
+  shape: tuple[int, int]
+  use_bias: bool = True
+
+  @nn.compact
+  def __call__(self) -> tuple[Array, Array | None]:
+    kernel = self.param("kernel", _xavier, self.shape)
+    if not self.use_bias:
+      return kernel, None
+    return kernel, self.param("bias", nn.initializers.zeros, self.shape[1:])
+
+
+class _LayerNormParams(nn.Module):
+  """The scale and bias ``(features,)`` of an ``nn.LayerNorm``."""
+
+  features: int
+
+  @nn.compact
+  def __call__(self) -> tuple[Array, Array]:
+    return (self.param("scale", nn.initializers.ones, (self.features,)),
+            self.param("bias", nn.initializers.zeros, (self.features,)))
+
+
+def _layer_norm(x: Array, scale: Array | None, bias: Array | None) -> Array:
+  """Flax's ``nn.LayerNorm(epsilon=1e-5)`` over the last axis; identity when
+  ``scale`` is None (no LayerNorm)."""
+  if scale is None:
+    return x
+  mean = jnp.mean(x, axis=-1, keepdims=True)
+  var = jnp.maximum(jnp.mean(x * x, axis=-1, keepdims=True) - mean * mean, 0.0)
+  return (x - mean) * (jax.lax.rsqrt(var + 1e-5) * scale) + bias
+
+
+def xla_edge_mlp(edges: Array, s: Array, t: Array,
+                 params: native_edge_mlp.EdgeMlpParams,
+                 masks: tuple[Array, Array] | None = None) -> Array:
+  """The edge update of one layer in XLA; see :func:`edge_mlp`."""
+  p = params
+  x0 = edge_matmul(jnp.concatenate([edges, jnp.swapaxes(edges, 1, 2)], axis=-1),
+                   p.k0)
+  x0 = x0 + s[:, :, None] + t[:, None, :]
+  y = edge_matmul(_gelu(x0), p.k1) + p.b1
+  if masks is not None:
+    y = y * masks[0]
+  e1 = _layer_norm(edges + y, p.ln0_scale, p.ln0_bias)
+  y = edge_matmul(_gelu(edge_matmul(e1, p.k2)), p.k3) + p.b3
+  if masks is not None:
+    y = y * masks[1]
+  return _layer_norm(e1 + y, p.ln1_scale, p.ln1_bias)
+
+
+def edge_mlp(edges: Array, s: Array, t: Array,
+             params: native_edge_mlp.EdgeMlpParams,
+             masks: tuple[Array, Array] | None = None) -> Array:
+  """Edge update: ``[e_ij, e_ji]`` and both endpoints -> MLP -> LayerNorm.
+
+  Args:
+    edges: ``(B, N, N, C)``.
+    s, t: source and target node terms ``(B, N, F)`` of the first Dense
+      (``s`` includes its bias).
+    params: :class:`dws_jax.native.edge_mlp.EdgeMlpParams`; the LayerNorm
+      entries are None without LayerNorm.
+    masks: two dropout masks (``0`` or ``1 / keep_prob``) shaped like
+      ``edges``, or None.
+
+  Returns:
+    ``(B, N, N, C)``. On XLA:CPU with the native kernels, LayerNorm and
+    supported widths this is the fused kernel
+    (:func:`dws_jax.native.edge_mlp.edge_mlp`), else :func:`xla_edge_mlp`.
+  """
+  if (params.ln0_scale is not None and native_edge_mlp.supported(edges, s)
+      and native_build.use_native()):
+    return native_edge_mlp.edge_mlp(edges, s, t, params, masks)
+  return xla_edge_mlp(edges, s, t, params, masks)
 
 
 class RelationalTransformer(nn.Module):

@@ -36,7 +36,7 @@ import tempfile
 import jax
 import jaxlib
 
-SOURCES = ("set_attention.cc", "relational_attention.cc")
+SOURCES = ("set_attention.cc", "relational_attention.cc", "edge_mlp.cc")
 HEADERS = ("simd.h",)
 # Handler symbols of the sources and the FFI target names they register as.
 TARGETS = {
@@ -44,6 +44,8 @@ TARGETS = {
     "DwsSetAttentionBwd": "dws_jax_set_attention_bwd",
     "DwsRelationalAttentionFwd": "dws_jax_relational_attention_fwd",
     "DwsRelationalAttentionBwd": "dws_jax_relational_attention_bwd",
+    "DwsEdgeMlpFwd": "dws_jax_edge_mlp_fwd",
+    "DwsEdgeMlpBwd": "dws_jax_edge_mlp_bwd",
 }
 FLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-w")
 MODES = ("auto", "0", "1")

@@ -1,4 +1,4 @@
-"""Native XLA:CPU relational attention equals the XLA version; sharding."""
+"""Native XLA:CPU kernels of the relational transformer equal the XLA versions."""
 
 import re
 
@@ -14,6 +14,7 @@ from dws_jax import models
 from dws_jax import parallel
 from dws_jax.models import relational_transformer as rt
 from dws_jax.native import build
+from dws_jax.native import edge_mlp as em
 from dws_jax.native import relational_attention as ra
 
 skip_without_native = absltest.skipUnless(
@@ -128,7 +129,8 @@ class RelationalAttentionTest(parameterized.TestCase):
     self.assertFalse(ra.supported(q, jnp.zeros((2, 4, 4, 24)), w))
     self.assertFalse(ra.supported(q, e, w.astype(jnp.bfloat16)))
 
-  def test_transformer_with_native_attention_equals_plain_xla(self):
+  @parameterized.parameters(False, True)  # eval; training with dropout
+  def test_transformer_with_native_kernels_equals_plain_xla(self, train):
     spec = dws_jax.WeightSpaceSpec.siren((2, 8, 8, 1))
     model = models.get("relational_transformer", spec=spec, num_classes=10,
                        d_node=32, d_edge=16, d_attn_hid=32, n_heads=2,
@@ -142,9 +144,11 @@ class RelationalAttentionTest(parameterized.TestCase):
       build.use_native = lambda: native
       try:
         loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
-            model.apply(p, ws), labels).mean()
+            model.apply(p, ws, train=train,
+                        rngs={"dropout": jax.random.key(2)}), labels).mean()
         text = jax.jit(loss).lower(params).as_text()
         self.assertEqual("dws_jax_relational_attention" in text, native)
+        self.assertEqual("dws_jax_edge_mlp" in text, native)
         return jax.value_and_grad(loss)(params)
       finally:
         build.use_native = original
@@ -153,16 +157,107 @@ class RelationalAttentionTest(parameterized.TestCase):
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
-  def test_other_head_widths_use_plain_xla(self):
+  def test_unsupported_widths_use_plain_xla(self):
     spec = dws_jax.WeightSpaceSpec.siren((2, 8, 1))
     model = models.get("relational_transformer", spec=spec, num_classes=3,
                        d_node=16, d_edge=16, d_attn_hid=16, n_heads=2,
-                       d_node_hid=16, d_edge_hid=16, d_out_hid=16, n_layers=1)
+                       d_node_hid=16, d_edge_hid=16, d_out_hid=16, n_layers=2)
     ws = dws_jax.init_weight_space(jax.random.key(0), spec, "siren", (2,))
     params = model.init(jax.random.key(1), ws)
     text = jax.jit(model.apply).lower(params, ws).as_text()
-    self.assertNotIn("dws_jax_relational_attention", text)
+    self.assertNotIn("dws_jax_relational_attention", text)  # heads 8 wide
+    self.assertNotIn("dws_jax_edge_mlp", text)  # edge MLP hidden width 16
     self.assertTrue(bool(jnp.all(jnp.isfinite(model.apply(params, ws)))))
+
+
+def random_edge_mlp(key, b, n, c, f, dropout):
+  """edges, s, t, params, masks and an output cotangent of the edge update."""
+  keys = iter(jax.random.split(key, 20))
+  edges = jax.random.normal(next(keys), (b, n, n, c))
+  s, t = (jax.random.normal(next(keys), (b, n, f)) for _ in range(2))
+  params = em.EdgeMlpParams(*(
+      (1.0 if len(shape) == 1 else 1.0 / np.sqrt(shape[0]))
+      * jax.random.normal(next(keys), shape)
+      for shape in em.param_shapes(c, f)))
+  masks = None
+  if dropout:
+    masks = tuple(1.25 * jax.random.bernoulli(next(keys), 0.8, edges.shape)
+                  for _ in range(2))
+  return edges, s, t, params, masks, jax.random.normal(next(keys), edges.shape)
+
+
+@skip_without_native
+class EdgeMlpTest(parameterized.TestCase):
+
+  @parameterized.parameters(
+      (2, 67, 32, 64, True),  # the transformer's defaults, training
+      (2, 67, 32, 64, False),
+      (3, 5, 16, 32, True),
+      (1, 1, 64, 128, False),  # a graph of one node
+      (2, 17, 32, 128, True),  # n past one tile of 16 edges
+      (1, 6, 64, 32, False),
+  )
+  def test_values_and_gradients_match_xla(self, b, n, c, f, dropout):
+    edges, s, t, params, masks, ct = random_edge_mlp(
+        jax.random.key(n + c), b, n, c, f, dropout)
+    loss = lambda fn: lambda e, s, t, p: jnp.sum(fn(e, s, t, p, masks) * ct)
+    got = jax.jit(jax.value_and_grad(loss(em.edge_mlp), argnums=range(4)))(
+        edges, s, t, params)
+    want = jax.value_and_grad(loss(rt.xla_edge_mlp), argnums=range(4))(
+        edges, s, t, params)
+    np.testing.assert_allclose(
+        jax.jit(em.edge_mlp)(edges, s, t, params, masks),
+        rt.xla_edge_mlp(edges, s, t, params, masks), rtol=1e-5, atol=1e-5)
+    for a, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+      scale = float(jnp.max(jnp.abs(w)))
+      np.testing.assert_allclose(a, w, rtol=1e-4, atol=2e-5 * scale)
+
+  @parameterized.parameters(True, False)
+  def test_sharded_over_the_data_axis_equals_one_device(self, dropout):
+    mesh = parallel.make_mesh()
+    edges, s, t, params, masks, ct = random_edge_mlp(
+        jax.random.key(3), 16, 5, 16, 32, dropout)
+    loss = lambda e, s, t, p, m: jnp.sum(em.edge_mlp(e, s, t, p, m) * ct)
+    want = jax.grad(loss, argnums=range(4))(edges, s, t, params, masks)
+    put = lambda x: parallel.put_global(x, parallel.data_sharded(mesh))
+    args = (put(edges), put(s), put(t), params,
+            None if masks is None else tuple(map(put, masks)))
+
+    def step(*a):
+      with jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
+        return jax.grad(loss, argnums=range(4))(*a)
+
+    text = jax.jit(step).lower(*args).as_text()
+    # Each device runs the kernel on its 2 rows; no gather of the batch.
+    self.assertTrue(bool(re.search(
+        r"custom_call @dws_jax_edge_mlp_bwd\(.*tensor<2x5x5x16xf32>", text)))
+    self.assertNotIn("all-gather", text)
+    got = jax.jit(step)(*args)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+  def test_bad_input_is_named(self):
+    edges, s, t, params, masks, _ = random_edge_mlp(
+        jax.random.key(0), 2, 4, 16, 32, True)
+    with self.assertRaisesRegex(ValueError, r"edges must be \(batch, n, n, c"):
+      em.edge_mlp(edges[:, :3], s, t, params)
+    with self.assertRaisesRegex(ValueError, r"t has shape \(2, 3, 32\)"):
+      em.edge_mlp(edges, s, t[:, :3], params)
+    with self.assertRaisesRegex(ValueError, "hidden width 48"):
+      em.edge_mlp(edges, jnp.zeros((2, 4, 48)), jnp.zeros((2, 4, 48)), params)
+    with self.assertRaisesRegex(ValueError, r"parameter k1 has shape"):
+      em.edge_mlp(edges, s, t, params._replace(k1=params.k1[:, :8]))
+    with self.assertRaisesRegex(ValueError, r"mask1 has shape"):
+      em.edge_mlp(edges, s, t, params, (masks[0], masks[1][:1]))
+    with self.assertRaisesRegex(ValueError, "s must be float32"):
+      em.edge_mlp(edges, s.astype(jnp.bfloat16), t, params)
+
+  def test_supported_shapes(self):
+    e, s = jnp.zeros((2, 4, 4, 32)), jnp.zeros((2, 4, 64))
+    self.assertTrue(em.supported(e, s))
+    self.assertFalse(em.supported(jnp.zeros((2, 4, 4, 24)), s))
+    self.assertFalse(em.supported(e, jnp.zeros((2, 4, 48))))
+    self.assertFalse(em.supported(e.astype(jnp.bfloat16), s))
 
 
 if __name__ == "__main__":
