@@ -183,6 +183,39 @@ class AttentionTest(parameterized.TestCase):
       np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
 
 
+class DropoutMaskTest(parameterized.TestCase):
+
+  @parameterized.parameters(0.2, 0.5, 0.9)
+  def test_keep_rate_values_and_independence(self, rate):
+    shape = (8, 67, 67, 4)
+    m = np.asarray(layers.dropout_mask(jax.random.key(0), shape, rate))
+    self.assertEqual(m.shape, shape)
+    np.testing.assert_allclose(np.unique(m), [0.0, 1.0 / (1.0 - rate)],
+                               rtol=1e-6)
+    keep = (m > 0).ravel().astype(np.float64)
+    n = keep.size
+    sigma = np.sqrt(rate * (1 - rate) / n)
+    self.assertLess(abs(keep.mean() - (1 - rate)), 5 * sigma)
+    # Neighbours (along every axis) and another key are uncorrelated.
+    other = (np.asarray(layers.dropout_mask(jax.random.key(1), shape, rate))
+             > 0).ravel()
+    for lag in (1, 4, 67 * 4, 67 * 67 * 4):
+      self.assertLess(abs(np.corrcoef(keep[:-lag], keep[lag:])[0, 1]),
+                      5 / np.sqrt(n))
+    self.assertLess(abs(np.corrcoef(keep, other)[0, 1]), 5 / np.sqrt(n))
+    # Inverted dropout keeps the mean.
+    self.assertLess(abs(m.mean() - 1.0), 5 * sigma / (1 - rate))
+
+  def test_same_key_same_mask_and_bad_rate(self):
+    a = layers.dropout_mask(jax.random.key(3), (5, 7), 0.3)
+    np.testing.assert_array_equal(a, layers.dropout_mask(jax.random.key(3),
+                                                         (5, 7), 0.3))
+    self.assertTrue(bool(jnp.all(layers.dropout_mask(jax.random.key(3),
+                                                     (5, 7), 0.0) == 1.0)))
+    with self.assertRaisesRegex(ValueError, r"dropout rate must be in \[0, 1\)"):
+      layers.dropout_mask(jax.random.key(3), (5, 7), 1.0)
+
+
 class NFNLayerTest(parameterized.TestCase):
 
   @parameterized.parameters(*SIZES)

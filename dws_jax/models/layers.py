@@ -137,6 +137,40 @@ def _rows_matmul_bwd(res, g):
 rows_matmul.defvjp(_rows_matmul_fwd, _rows_matmul_bwd)
 
 
+def _mix32(x: Array) -> Array:
+  """A bijective avalanche mix of uint32 words (lowbias32)."""
+  x ^= x >> 16
+  x *= jnp.uint32(0x7FEB352D)
+  x ^= x >> 15
+  x *= jnp.uint32(0x846CA68B)
+  return x ^ (x >> 16)
+
+
+def dropout_mask(key: Array, shape: Sequence[int], rate: float,
+                 dtype=jnp.float32) -> Array:
+  """Inverted-dropout mask ``shape``: ``0`` with probability ``rate``, else
+  ``1 / (1 - rate)``.
+
+  Counter-based: each element hashes its flat index with two words drawn
+  from ``key`` (``bits = mix(mix(index ^ k0) + k1)``, kept when ``bits >=
+  rate * 2^32``). On XLA:CPU this is one fused pass (about 0.4 ms for the
+  2.3M edge features of a 16-graph micro-batch of the relational
+  transformer), where ``jax.random.bernoulli`` (threefry) takes about 20 ms.
+  Different keys give independent masks; the same key the same mask.
+  """
+  if not 0.0 <= rate < 1.0:
+    raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+  words = jax.random.bits(key, (2,), jnp.uint32)
+  size = math.prod(shape)
+  if size >= 2**32:
+    raise ValueError(f"dropout_mask: {size} elements do not fit a uint32 "
+                     "counter")
+  index = jax.lax.iota(jnp.uint32, size).reshape(shape)
+  bits = _mix32(_mix32(index ^ words[0]) + words[1])
+  threshold = jnp.uint32(min(round(rate * 2.0**32), 2**32 - 1))
+  return jnp.where(bits >= threshold, 1.0 / (1.0 - rate), 0.0).astype(dtype)
+
+
 class RowsDense(nn.Module):
   """``nn.Dense`` (same parameters and init) computed with :func:`rows_matmul`.
 
