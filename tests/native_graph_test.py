@@ -252,6 +252,15 @@ class EdgeMlpTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "s must be float32"):
       em.edge_mlp(edges, s.astype(jnp.bfloat16), t, params)
 
+  def test_benchmark_kernels_agree_with_the_plain_xla_path(self):
+    # pylint: disable-next=g-import-not-at-top
+    from dws_jax.benchmarks import graph_kernels
+    rows = graph_kernels.run(batch=2, steps=1)
+    self.assertEqual([r["kernel"] for r in rows],
+                     ["relational attention", "edge update"])
+    for row in rows:
+      self.assertLess(row["max_rel_err"], 1e-4, row)
+
   def test_supported_shapes(self):
     e, s = jnp.zeros((2, 4, 4, 32)), jnp.zeros((2, 4, 64))
     self.assertTrue(em.supported(e, s))
