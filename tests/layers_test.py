@@ -212,7 +212,7 @@ class DropoutMaskTest(parameterized.TestCase):
                                                          (5, 7), 0.3))
     self.assertTrue(bool(jnp.all(layers.dropout_mask(jax.random.key(3),
                                                      (5, 7), 0.0) == 1.0)))
-    with self.assertRaisesRegex(ValueError, r"dropout rate must be in \[0, 1\)"):
+    with self.assertRaisesRegex(ValueError, r"rate must be in \[0, 1\)"):
       layers.dropout_mask(jax.random.key(3), (5, 7), 1.0)
 
 

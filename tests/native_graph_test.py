@@ -1,4 +1,4 @@
-"""Native XLA:CPU kernels of the relational transformer equal the XLA versions."""
+"""Native XLA:CPU kernels of the relational transformer equal plain XLA."""
 
 import re
 

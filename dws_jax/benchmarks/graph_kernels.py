@@ -53,7 +53,8 @@ def _problems(batch: int):
   from dws_jax.models import layers  # pylint: disable=g-import-not-at-top
   # pylint: disable-next=g-import-not-at-top
   from dws_jax.models import relational_transformer as rt
-  from dws_jax.native import edge_mlp as em  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from dws_jax.native import edge_mlp as em
   # pylint: disable-next=g-import-not-at-top
   from dws_jax.native import relational_attention as ra
 

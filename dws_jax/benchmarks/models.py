@@ -270,7 +270,7 @@ def _table(results, batch) -> str:
     alloc = {"tcmalloc": ", tcmalloc", "system": ", glibc malloc"}.get(
         r.get("allocator"), "")
     if r.get("native_kernels"):
-      alloc += ", native attention"
+      alloc += ", native kernels"
     batch_col = str(r["batch"])
     if r.get("micro_batch", r["batch"]) != r["batch"]:
       batch_col += f" ({r['micro_batch']} at a time)"

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Native XLA:CPU kernels (XLA FFI custom calls), built on first use.
 
-See :mod:`dws_jax.native.build` for how they are built and switched off, and
-:mod:`dws_jax.native.set_attention` for the fused set attention of DWSNet
-and :mod:`dws_jax.native.relational_attention` for the relational attention
+See :mod:`dws_jax.native.build` for how they are built and switched off;
+:mod:`dws_jax.native.set_attention` is the fused set attention of DWSNet,
+:mod:`dws_jax.native.relational_attention` and
+:mod:`dws_jax.native.edge_mlp` the relational attention and the edge update
 of the neural-graph transformer.
 """

@@ -82,7 +82,9 @@ void MatMul(const float* x, int64_t ldx, const float* w, int64_t rows,
       }
     }
     for (int r = 0; r < RR; ++r) {
-      for (int v = 0; v < OV; ++v) Store(y + (r0 + r) * ldy + v * kLanes, acc[r][v]);
+      for (int v = 0; v < OV; ++v) {
+        Store(y + (r0 + r) * ldy + v * kLanes, acc[r][v]);
+      }
     }
   };
   int64_t r = 0;
@@ -100,7 +102,9 @@ void OuterAcc(const float* x, int64_t ldx, const float* dy, int64_t rows,
   for (int i = 0; i < I; i += R) {
     V acc[R][OV];
     for (int k = 0; k < R; ++k) {
-      for (int v = 0; v < OV; ++v) acc[k][v] = Load(dw + (i + k) * O + v * kLanes);
+      for (int v = 0; v < OV; ++v) {
+        acc[k][v] = Load(dw + (i + k) * O + v * kLanes);
+      }
     }
     for (int64_t r = 0; r < rows; ++r) {
       V d[OV];
@@ -111,7 +115,9 @@ void OuterAcc(const float* x, int64_t ldx, const float* dy, int64_t rows,
       }
     }
     for (int k = 0; k < R; ++k) {
-      for (int v = 0; v < OV; ++v) Store(dw + (i + k) * O + v * kLanes, acc[k][v]);
+      for (int v = 0; v < OV; ++v) {
+        Store(dw + (i + k) * O + v * kLanes, acc[k][v]);
+      }
     }
   }
 }
@@ -392,8 +398,9 @@ ffi::Error ReadProblem(const F32& edges, const F32& s, const F32& t,
     return ffi::Error::InvalidArgument("edge mlp: wrong parameter count");
   }
   const bool dropout = mask0.element_count() != 0;
-  if (dropout && (mask0.element_count() != edges.element_count() ||
-                  mask1.element_count() != edges.element_count())) {
+  const size_t mask_size = dropout ? edges.element_count() : 0;
+  if (mask0.element_count() != mask_size ||
+      mask1.element_count() != mask_size) {
     return ffi::Error::InvalidArgument(
         "edge mlp: masks must be empty or shaped like the edges");
   }

@@ -1,6 +1,6 @@
 # Copyright 2026 The dws_jax Authors.
 # SPDX-License-Identifier: Apache-2.0
-"""Fused edge update of the neural-graph transformer on XLA:CPU (``edge_mlp.cc``).
+"""Fused XLA:CPU edge update of the neural-graph transformer (``edge_mlp.cc``).
 
 Per edge ``ij`` of the dense graph, with ``e`` the edge features::
 
@@ -101,12 +101,6 @@ def _call(target, out_shapes, flat, *batched):
                             vmap_method="sequential")(
                                 edges, s, t, flat, mask0, mask1, *rest)
 
-  if batched[3].size == 0:  # no masks: nothing to split along the batch
-    edges, s, t, mask0, mask1, *rest = batched
-    return parallel.per_data_shard(
-        lambda flat, mask0, mask1, edges, s, t, *rest: call(
-            flat, edges, s, t, mask0, mask1, *rest),
-        flat, mask0, mask1, edges, s, t, *rest, num_replicated=3)
   return parallel.per_data_shard(call, flat, *batched, num_replicated=1)
 
 
@@ -182,6 +176,6 @@ def edge_mlp(edges: Array, s: Array, t: Array, params: EdgeMlpParams,
     raise build.NativeBuildError(
         "edge_mlp: the native kernels are not available (see the warning "
         "above, or DWS_JAX_NATIVE=0); use xla_edge_mlp")
-  if masks is None:
-    masks = (jnp.zeros((0,), edges.dtype),) * 2
+  if masks is None:  # Empty masks (one empty row per graph): no dropout.
+    masks = (jnp.zeros((edges.shape[0], 0), edges.dtype),) * 2
   return _edge_mlp(edges, s, t, params, *masks)

@@ -128,7 +128,9 @@ void Project(const float* e, const float* w, int64_t n, float* proj) {
       }
     }
     for (int r = 0; r < 4; ++r) {
-      for (int p = 0; p < P; ++p) Store(proj + ((j + r) * P + p) * kD, acc[r][p]);
+      for (int p = 0; p < P; ++p) {
+        Store(proj + ((j + r) * P + p) * kD, acc[r][p]);
+      }
     }
   }
   for (; j < n; ++j) {
@@ -165,7 +167,9 @@ void EdgeGrad(const float* dproj, const float* wt, const float* a,
       }
     }
     for (int r = 0; r < R; ++r) {
-      for (int v = 0; v < CV; ++v) Store(de + (j + r) * C + v * kLanes, acc[r][v]);
+      for (int v = 0; v < CV; ++v) {
+        Store(de + (j + r) * C + v * kLanes, acc[r][v]);
+      }
     }
   };
   int64_t j = 0;
@@ -300,12 +304,16 @@ void BackwardBatch(const Shape& s, const Args& x, PackedWeights& w,
       const V q = Load(x.q + ih * kD);
       const V g = Load(gr.g + ih * kD);
       V dpool[CV];
-      for (int v = 0; v < CV; ++v) dpool[v] = Load(gr.dpool + ih * C + v * kLanes);
+      for (int v = 0; v < CV; ++v) {
+        dpool[v] = Load(gr.dpool + ih * C + v * kLanes);
+      }
       float dot = 0.0f;
       for (int64_t j = 0; j < n; ++j) {
         V t = g * Load(vb + (j * heads + h) * kD);
         if constexpr (P == 3) t *= Load(proj + (j * P + 2) * kD);
-        for (int v = 0; v < CV; ++v) t += dpool[v] * Load(e + j * C + v * kLanes);
+        for (int v = 0; v < CV; ++v) {
+          t += dpool[v] * Load(e + j * C + v * kLanes);
+        }
         da[j] = HSum(t);
         dot += a[j] * da[j];
       }
