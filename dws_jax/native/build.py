@@ -37,7 +37,7 @@ import jax
 import jaxlib
 
 SOURCES = ("set_attention.cc", "relational_attention.cc", "edge_mlp.cc")
-HEADERS = ("simd.h",)
+HEADERS = ("simd.h", "products.h")
 # Handler symbols of the sources and the FFI target names they register as.
 TARGETS = {
     "DwsSetAttentionFwd": "dws_jax_set_attention_fwd",

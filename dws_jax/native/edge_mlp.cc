@@ -30,6 +30,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "products.h"
 #include "simd.h"
 #include "xla/ffi/api/ffi.h"
 
@@ -57,70 +58,6 @@ struct Layout {
   static constexpr int64_t beta1 = g1 + C;
   static constexpr int64_t size = beta1 + C;
 };
-
-// y[r] = (Acc ? y[r] : 0) + x[r] @ w for r < rows: x rows ldx apart, w (I, O)
-// row-major, y rows ldy apart. Blocks of rows stay in registers.
-template <int I, int O, bool Acc>
-void MatMul(const float* x, int64_t ldx, const float* w, int64_t rows,
-            float* y, int64_t ldy) {
-  constexpr int OV = O / kLanes;
-  constexpr int R = OV >= 8 ? 2 : 4;
-  auto block = [&](int64_t r0, auto count) {
-    constexpr int RR = decltype(count)::value;
-    V acc[RR][OV];
-    for (int r = 0; r < RR; ++r) {
-      for (int v = 0; v < OV; ++v) {
-        acc[r][v] = Acc ? Load(y + (r0 + r) * ldy + v * kLanes) : V{};
-      }
-    }
-    for (int i = 0; i < I; ++i) {
-      V wi[OV];
-      for (int v = 0; v < OV; ++v) wi[v] = Load(w + i * O + v * kLanes);
-      for (int r = 0; r < RR; ++r) {
-        V xr = Splat(x[(r0 + r) * ldx + i]);
-        for (int v = 0; v < OV; ++v) acc[r][v] += xr * wi[v];
-      }
-    }
-    for (int r = 0; r < RR; ++r) {
-      for (int v = 0; v < OV; ++v) {
-        Store(y + (r0 + r) * ldy + v * kLanes, acc[r][v]);
-      }
-    }
-  };
-  int64_t r = 0;
-  for (; r + R <= rows; r += R) block(r, std::integral_constant<int, R>{});
-  for (; r < rows; ++r) block(r, std::integral_constant<int, 1>{});
-}
-
-// dw[i] += sum_r x[r, i] dy[r] for i < I: x rows ldx apart, dy (rows, O),
-// dw (I, O) row-major.
-template <int I, int O>
-void OuterAcc(const float* x, int64_t ldx, const float* dy, int64_t rows,
-              float* dw) {
-  constexpr int OV = O / kLanes;
-  constexpr int R = OV >= 8 ? 2 : 4;
-  for (int i = 0; i < I; i += R) {
-    V acc[R][OV];
-    for (int k = 0; k < R; ++k) {
-      for (int v = 0; v < OV; ++v) {
-        acc[k][v] = Load(dw + (i + k) * O + v * kLanes);
-      }
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-      V d[OV];
-      for (int v = 0; v < OV; ++v) d[v] = Load(dy + r * O + v * kLanes);
-      for (int k = 0; k < R; ++k) {
-        V xk = Splat(x[r * ldx + i + k]);
-        for (int v = 0; v < OV; ++v) acc[k][v] += xk * d[v];
-      }
-    }
-    for (int k = 0; k < R; ++k) {
-      for (int v = 0; v < OV; ++v) {
-        Store(dw + (i + k) * O + v * kLanes, acc[k][v]);
-      }
-    }
-  }
-}
 
 // erf(x) to about 5e-7 absolute error: x * P(x^2) / Q(x^2) on [-4, 4].
 inline V Erf(V x) {

@@ -44,6 +44,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "products.h"
 #include "simd.h"
 #include "xla/ffi/api/ffi.h"
 
@@ -112,93 +113,6 @@ struct PackedWeights {
   float* Wt(const Shape& s, int64_t h) { return &wt[h * s.c * s.p * kD]; }
 };
 
-// proj[j, p] = e[j] @ w[:, p] for j < n: (n, c) @ (c, p vectors), four rows
-// at a time in registers.
-template <int P, int C>
-void Project(const float* e, const float* w, int64_t n, float* proj) {
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    V acc[4][P] = {};
-    for (int c = 0; c < C; ++c) {
-      V wc[P];
-      for (int p = 0; p < P; ++p) wc[p] = Load(w + (c * P + p) * kD);
-      for (int r = 0; r < 4; ++r) {
-        V x = Splat(e[(j + r) * C + c]);
-        for (int p = 0; p < P; ++p) acc[r][p] += x * wc[p];
-      }
-    }
-    for (int r = 0; r < 4; ++r) {
-      for (int p = 0; p < P; ++p) {
-        Store(proj + ((j + r) * P + p) * kD, acc[r][p]);
-      }
-    }
-  }
-  for (; j < n; ++j) {
-    V acc[P] = {};
-    for (int c = 0; c < C; ++c) {
-      V x = Splat(e[j * C + c]);
-      for (int p = 0; p < P; ++p) acc[p] += x * Load(w + (c * P + p) * kD);
-    }
-    for (int p = 0; p < P; ++p) Store(proj + (j * P + p) * kD, acc[p]);
-  }
-}
-
-// de[j] += a[j] dpool + sum_k dproj[j, k] wt[k] for j < n (k over p * 16).
-template <int P, int C>
-void EdgeGrad(const float* dproj, const float* wt, const float* a,
-              const V* dpool, int64_t n, float* de) {
-  constexpr int CV = C / kLanes;
-  constexpr int K = P * kD;
-  auto rows = [&](int64_t j, auto count) {
-    constexpr int R = decltype(count)::value;
-    V acc[R][CV];
-    for (int r = 0; r < R; ++r) {
-      V ar = Splat(a[j + r]);
-      for (int v = 0; v < CV; ++v) {
-        acc[r][v] = Load(de + (j + r) * C + v * kLanes) + ar * dpool[v];
-      }
-    }
-    for (int k = 0; k < K; ++k) {
-      V wk[CV];
-      for (int v = 0; v < CV; ++v) wk[v] = Load(wt + k * C + v * kLanes);
-      for (int r = 0; r < R; ++r) {
-        V x = Splat(dproj[(j + r) * K + k]);
-        for (int v = 0; v < CV; ++v) acc[r][v] += x * wk[v];
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      for (int v = 0; v < CV; ++v) {
-        Store(de + (j + r) * C + v * kLanes, acc[r][v]);
-      }
-    }
-  };
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) rows(j, std::integral_constant<int, 4>{});
-  for (; j < n; ++j) rows(j, std::integral_constant<int, 1>{});
-}
-
-// dw[c, p] += sum_j e[j, c] dproj[j, p] for j < n, four columns c at a time.
-template <int P, int C>
-void WeightGrad(const float* e, const float* dproj, int64_t n, float* dw) {
-  for (int c = 0; c < C; c += 4) {
-    V acc[4][P];
-    for (int r = 0; r < 4; ++r) {
-      for (int p = 0; p < P; ++p) acc[r][p] = Load(dw + ((c + r) * P + p) * kD);
-    }
-    for (int64_t j = 0; j < n; ++j) {
-      V dp[P];
-      for (int p = 0; p < P; ++p) dp[p] = Load(dproj + (j * P + p) * kD);
-      for (int r = 0; r < 4; ++r) {
-        V x = Splat(e[j * C + c + r]);
-        for (int p = 0; p < P; ++p) acc[r][p] += x * dp[p];
-      }
-    }
-    for (int r = 0; r < 4; ++r) {
-      for (int p = 0; p < P; ++p) Store(dw + ((c + r) * P + p) * kD, acc[r][p]);
-    }
-  }
-}
-
 // a[j] = softmax_j(logits[j]) in place for j < n; a has room for n rounded
 // up to a multiple of 16.
 void Softmax(float* a, int64_t n) {
@@ -247,7 +161,7 @@ void ForwardRow(const Shape& s, const Args& x, PackedWeights& w, int64_t b,
   for (int64_t h = 0; h < heads; ++h) {
     float* proj = sc.proj.data();
     float* a = sc.a.data();
-    Project<P, C>(e, w.Wp(s, h), n, proj);
+    MatMul<C, P * kD, false>(e, C, w.Wp(s, h), n, proj, P * kD);
     const int64_t ih = (b * n + i) * heads + h;
     const V q = Load(x.q + ih * kD);
     for (int64_t j = 0; j < n; ++j) {
@@ -298,7 +212,7 @@ void BackwardBatch(const Shape& s, const Args& x, PackedWeights& w,
     float* de = gr.de + (b * n + i) * n * C;
     std::fill(de, de + n * C, 0.0f);
     for (int64_t h = 0; h < heads; ++h) {
-      Project<P, C>(e, w.Wp(s, h), n, proj);
+      MatMul<C, P * kD, false>(e, C, w.Wp(s, h), n, proj, P * kD);
       const int64_t ih = (b * n + i) * heads + h;
       const float* a = gr.attn + ih * n;
       const V q = Load(x.q + ih * kD);
@@ -337,8 +251,23 @@ void BackwardBatch(const Shape& s, const Args& x, PackedWeights& w,
         }
       }
       Store(gr.dq + ih * kD, dq);
-      EdgeGrad<P, C>(dproj, w.Wt(s, h), a, dpool, n, de);
-      WeightGrad<P, C>(e, dproj, n, &dw_packed[h * C * P * kD]);
+      // de[j] += dproj[j] @ wt; dw += e^T dproj.
+      MatMul<P * kD, C, true>(dproj, P * kD, w.Wt(s, h), n, de, C);
+      OuterAcc<C, P * kD>(e, C, dproj, n, &dw_packed[h * C * P * kD]);
+    }
+    // de[j] += sum_h a[h, j] dpool[h], the pooled edges' part.
+    const float* a_i = gr.attn + (b * n + i) * heads * n;
+    const float* dpool_i = gr.dpool + (b * n + i) * heads * C;
+    for (int64_t j = 0; j < n; ++j) {
+      V acc[CV];
+      for (int v = 0; v < CV; ++v) acc[v] = Load(de + j * C + v * kLanes);
+      for (int64_t h = 0; h < heads; ++h) {
+        V ah = Splat(a_i[h * n + j]);
+        for (int v = 0; v < CV; ++v) {
+          acc[v] += ah * Load(dpool_i + h * C + v * kLanes);
+        }
+      }
+      for (int v = 0; v < CV; ++v) Store(de + j * C + v * kLanes, acc[v]);
     }
   }
   // Unpack this row's dw, (heads, c, p, 16) -> (c, p, heads, 16).
