@@ -140,9 +140,7 @@ class RelationalAttentionTest(parameterized.TestCase):
     params = model.init(jax.random.key(1), ws)
 
     def value_and_grad(native):
-      original = build.use_native
-      build.use_native = lambda: native
-      try:
+      with build.forced(native):
         loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
             model.apply(p, ws, train=train,
                         rngs={"dropout": jax.random.key(2)}), labels).mean()
@@ -150,8 +148,6 @@ class RelationalAttentionTest(parameterized.TestCase):
         self.assertEqual("dws_jax_relational_attention" in text, native)
         self.assertEqual("dws_jax_edge_mlp" in text, native)
         return jax.value_and_grad(loss)(params)
-      finally:
-        build.use_native = original
 
     got, want = value_and_grad(True), value_and_grad(False)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):

@@ -24,9 +24,7 @@ Writes ``results/bench_attention.json`` and ``results/bench_attention.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import pathlib
 import sys
 
 from dws_jax import allocator
@@ -79,24 +77,9 @@ def run(batch: int, steps: int) -> list[dict]:
       o = jnp.transpose(o, (0, 3, 1, 2))
       return [o[:, :, i * heads:(i + 1) * heads] for i in range(members)]
 
-    def fwd_bwd(fn):
-      return jax.jit(lambda qs, ks, vs: jax.vjp(fn, qs, ks, vs)[1](gs))
-
-    # The first calls compile; their results are the check.
-    step_native, step_plain = fwd_bwd(native), fwd_bwd(plain)
-    out_native = jax.jit(native)(qs, ks, vs)
-    out_plain = jax.jit(plain)(qs, ks, vs)
-    grads_native = step_native(qs, ks, vs)
-    grads_plain = step_plain(qs, ks, vs)
-    err = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
-              for a, b in zip(jax.tree.leaves((out_native, grads_native)),
-                              jax.tree.leaves((out_plain, grads_plain))))
-    ms_native = timing.time_ms(lambda _: step_native(qs, ks, vs), steps)[1]
-    ms_plain = timing.time_ms(lambda _: step_plain(qs, ks, vs), steps)[1]
+    row = timing.compare_kernels(native, plain, (qs, ks, vs), gs, steps)
     results.append(dict(layer=layer, members=members, n=n, heads=heads, d=d,
-                        logits=batch * members * heads * n * n,
-                        native_ms=ms_native, xla_ms=ms_plain,
-                        speedup=ms_plain / ms_native, max_rel_err=err))
+                        logits=batch * members * heads * n * n, **row))
     print(f"[bench_attention] {results[-1]}", flush=True)
   return results
 
@@ -105,13 +88,9 @@ def main(argv=None):
   args = _parse(sys.argv[1:] if argv is None else argv)
   load = os.getloadavg()[0]
   results = run(args.batch, args.steps)
-  out = pathlib.Path(args.out)
-  out.mkdir(parents=True, exist_ok=True)
   meta = dict(batch=args.batch, steps=args.steps, cpus=os.cpu_count(),
               load_average_at_start=load,
               allocator="tcmalloc" if allocator.loaded_tcmalloc() else "system")
-  (out / "bench_attention.json").write_text(
-      json.dumps(dict(meta=meta, results=results), indent=2))
   lines = [
       "Command: `python -m dws_jax.benchmarks.attention`\n",
       "| DWSNet layer | SABs x heads | n | head width | logits | native ms | "
@@ -126,9 +105,8 @@ def main(argv=None):
       f"\nForward + backward at batch {args.batch}, jitted, median of "
       f"{args.steps} after warm-up, both in one process ({meta['allocator']}); "
       f"{os.cpu_count()} CPU cores, load average {load:.1f} at start.")
-  text = "\n".join(lines) + "\n"
-  (out / "bench_attention.md").write_text(text)
-  print(text)
+  print(timing.write_report(args.out, "bench_attention", meta, results,
+                            lines))
 
 
 if __name__ == "__main__":

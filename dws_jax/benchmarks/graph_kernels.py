@@ -27,9 +27,7 @@ Writes ``results/bench_graph_kernels.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import pathlib
 import sys
 
 from dws_jax import allocator
@@ -84,7 +82,6 @@ def _problems(batch: int):
 def run(batch: int, steps: int) -> list[dict]:
   """Times both implementations of every kernel."""
   import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 
   from dws_jax.native import build  # pylint: disable=g-import-not-at-top
 
@@ -94,21 +91,8 @@ def run(batch: int, steps: int) -> list[dict]:
   for name, native, plain, args in _problems(batch):
     out = jax.eval_shape(native, *args)
     ct = jax.random.normal(jax.random.key(1), out.shape, out.dtype)
-
-    def fwd_bwd(fn):
-      return jax.jit(lambda *a: jax.vjp(fn, *a)[1](ct))
-
-    step_native, step_plain = fwd_bwd(native), fwd_bwd(plain)
-    # The first calls compile; their results are the check.
-    got = (jax.jit(native)(*args), step_native(*args))
-    want = (jax.jit(plain)(*args), step_plain(*args))
-    err = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
-              for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)))
-    ms_native = timing.time_ms(lambda _: step_native(*args), steps)[1]
-    ms_plain = timing.time_ms(lambda _: step_plain(*args), steps)[1]
-    results.append(dict(kernel=name, batch=batch, nodes=NODES,
-                        native_ms=ms_native, xla_ms=ms_plain,
-                        speedup=ms_plain / ms_native, max_rel_err=err))
+    row = timing.compare_kernels(native, plain, args, ct, steps)
+    results.append(dict(kernel=name, batch=batch, nodes=NODES, **row))
     print(f"[bench_graph_kernels] {results[-1]}", flush=True)
   return results
 
@@ -117,13 +101,9 @@ def main(argv=None):
   args = _parse(sys.argv[1:] if argv is None else argv)
   load = os.getloadavg()[0]
   results = run(args.batch, args.steps)
-  out = pathlib.Path(args.out)
-  out.mkdir(parents=True, exist_ok=True)
   meta = dict(batch=args.batch, steps=args.steps, cpus=os.cpu_count(),
               load_average_at_start=load,
               allocator="tcmalloc" if allocator.loaded_tcmalloc() else "system")
-  (out / "bench_graph_kernels.json").write_text(
-      json.dumps(dict(meta=meta, results=results), indent=2))
   lines = [
       "Command: `python -m dws_jax.benchmarks.graph_kernels`\n",
       "| one layer of the relational transformer | native ms | plain XLA ms | "
@@ -139,9 +119,8 @@ def main(argv=None):
       f"{D_EDGE_HID}, dropout masks), jitted, median of {args.steps} after "
       f"warm-up, both in one process ({meta['allocator']}); {os.cpu_count()} "
       f"CPU cores, load average {load:.1f} at start.")
-  text = "\n".join(lines) + "\n"
-  (out / "bench_graph_kernels.md").write_text(text)
-  print(text)
+  print(timing.write_report(args.out, "bench_graph_kernels", meta, results,
+                            lines))
 
 
 if __name__ == "__main__":

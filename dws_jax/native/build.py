@@ -21,6 +21,7 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -32,6 +33,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from typing import Iterator
 
 import jax
 import jaxlib
@@ -146,24 +148,30 @@ def available() -> bool:
   return _load()
 
 
+_forced: list[bool] = []
+
+
+@contextlib.contextmanager
+def forced(enabled: bool) -> Iterator[None]:
+  """Within the block, what is traced uses the native kernels or not.
+
+  ``forced(False)`` traces plain XLA whatever ``DWS_JAX_NATIVE`` says (e.g.
+  to compare both paths in one process); ``forced(True)`` uses the kernels
+  where :func:`use_native` could (CPU backend, kernels built).
+  """
+  _forced.append(enabled)
+  try:
+    yield
+  finally:
+    _forced.pop()
+
+
 def use_native() -> bool:
   """Whether to use the native kernels for what is traced now.
 
-  True when the default backend is the CPU and the kernels are available.
+  True when the default backend is the CPU and the kernels are available,
+  unless :func:`forced` says otherwise.
   """
+  if _forced and not _forced[-1]:
+    return False
   return jax.default_backend() == "cpu" and available()
-
-
-def main(argv: list[str] | None = None) -> int:
-  del argv
-  try:
-    path = build()
-  except NativeBuildError as e:
-    print(e, file=sys.stderr)
-    return 1
-  print(path)
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main())
