@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import dws_jax
 from dws_jax import models
 from dws_jax.models import relational_transformer as rt
 
@@ -73,6 +74,31 @@ class GradientTest(parameterized.TestCase):
       np.testing.assert_allclose(got[:, :, head],
                                  jnp.einsum("bij,bijd->bid", attn, v),
                                  rtol=1e-4, atol=1e-4)
+
+
+class RematTest(absltest.TestCase):
+
+  def test_remat_gives_the_same_loss_and_gradients(self):
+    spec = dws_jax.WeightSpaceSpec.siren((2, 8, 8, 1))
+    ws = dws_jax.init_weight_space(jax.random.key(0), spec, "siren", (4,))
+    labels = jnp.arange(4) % 3
+    kw = dict(spec=spec, num_classes=3, d_node=32, d_edge=16, d_attn_hid=32,
+              n_heads=2, d_node_hid=32, d_edge_hid=32, d_out_hid=32,
+              n_layers=2)
+    plain = models.get("relational_transformer", **kw)
+    remat = models.get("relational_transformer", remat=True, **kw)
+    params = plain.init(jax.random.key(1), ws)
+
+    def value_and_grad(model):
+      def loss(p):
+        logits = model.apply(p, ws, train=True,
+                             rngs={"dropout": jax.random.key(2)})
+        return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(4), labels])
+      return jax.jit(jax.value_and_grad(loss))(params)
+
+    for a, b in zip(jax.tree.leaves(value_and_grad(remat)),
+                    jax.tree.leaves(value_and_grad(plain))):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 class TrainingTest(absltest.TestCase):

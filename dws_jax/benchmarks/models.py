@@ -44,10 +44,6 @@ REFERENCE = {
 # processed 16 samples at a time inside the jitted step (one Adam step on the
 # mean gradient of all 256, identical to a full-batch step; no batch norm).
 MICRO_BATCH = {"relational_transformer": 16}
-# Non-default options: with 16 samples at a time the relational transformer
-# fits without rematerialisation (about 1.8 GiB of temporaries), which would
-# cost a third more compute.
-MODEL_KWARGS = {"relational_transformer": dict(remat=False)}
 ORDER = ("dwsnet", "relational_transformer", "nfn_np", "nfn_hnp", "mlp",
          "inr2vec_transformer")
 
@@ -84,8 +80,7 @@ def run_jax_model(name: str, batch: int, steps: int) -> dict:
   key = jax.random.key(0)
   ws = dws_jax.init_weight_space(key, spec, "siren", (batch,))
   labels = jax.random.randint(key, (batch,), 0, 10)
-  model = models.get(name, spec=spec, num_classes=10,
-                     **MODEL_KWARGS.get(name, {}))
+  model = models.get(name, spec=spec, num_classes=10)
   t0 = time.perf_counter()
   variables = model.init({"params": key, "dropout": key}, ws[:2])
   init_s = time.perf_counter() - t0

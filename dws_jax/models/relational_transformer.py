@@ -44,7 +44,8 @@ cotangent; the edge update is one fused native kernel per layer on XLA:CPU
 (:func:`layers.dropout_mask`, one cheap pass instead of threefry); the
 Fourier features use the polynomial sine. ``remat=True``
 rematerialises each layer in the backward pass (less memory, about a third
-more compute); with small micro-batches it is not needed.
+more compute); without it a step at batch 256 on 2->32->32->1 INRs peaks at
+about 6 GiB on the CPU (1.2 GiB 16 graphs at a time).
 """
 
 from __future__ import annotations
@@ -445,7 +446,7 @@ class RelationalTransformer(nn.Module):
   fourier_scale: float = 1.0
   fourier_seed: int = 0
   readout: str = "cat_last_layer"
-  remat: bool = True
+  remat: bool = False
 
   def setup(self):
     if self.readout not in READOUTS:
