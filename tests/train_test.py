@@ -9,6 +9,7 @@ import tempfile
 
 from absl.testing import absltest
 import jax
+import ml_collections
 import numpy as np
 
 import dws_jax
@@ -141,6 +142,15 @@ class TrainTest(absltest.TestCase):
     # one callback placed on one device stalled XLA:CPU's collectives.
     self._check_devices_equal(small_config(
         num_epochs=1, aug="mixup_aligned(solver='host')"))
+
+  def test_eight_devices_equal_one_relational_transformer(self):
+    # Its native attention and edge-update kernels (and their dropout masks)
+    # run per device on its shard of the batch.
+    config = small_config(num_epochs=1)
+    config.model = ml_collections.ConfigDict(dict(
+        name="relational_transformer", d_node=32, d_edge=16, d_attn_hid=32,
+        n_heads=2, d_node_hid=32, d_edge_hid=32, d_out_hid=32, n_layers=2))
+    self._check_devices_equal(config)
 
   def _check_devices_equal(self, base):
     data = small_real_data()
