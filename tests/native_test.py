@@ -186,6 +186,37 @@ class BuildTest(absltest.TestCase):
     self.assertIn("NativeBuildError", proc.stderr)
     self.assertIn("DWS_JAX_NATIVE=1", proc.stderr)
 
+  def test_failing_compiler_is_reported_and_leaves_no_library(self):
+    cache = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, cache)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dws_jax.native.build"], capture_output=True,
+        text=True, check=False,
+        env={**os.environ, "DWS_JAX_CACHE": cache, "DWS_JAX_CXX": "false"})
+    self.assertEqual(proc.returncode, 1)
+    self.assertIn("building the native kernels failed: false", proc.stderr)
+    leftovers = [f for _, _, files in os.walk(cache) for f in files]
+    self.assertEqual(leftovers, [])
+
+  @skip_without_native
+  def test_command_builds_a_loadable_library_in_an_empty_cache(self):
+    cache = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, cache)
+    env = {**os.environ, "DWS_JAX_CACHE": cache}
+    proc = subprocess.run([sys.executable, "-m", "dws_jax.native.build"],
+                          capture_output=True, text=True, check=False, env=env)
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    path = proc.stdout.strip()
+    self.assertTrue(path.startswith(cache) and os.path.exists(path), path)
+    files = [f for _, _, fs in os.walk(cache) for f in fs]
+    self.assertEqual(files, ["libdws_jax_native.so"])  # objects cleaned up
+    proc = self.run_python("""
+        from dws_jax.native import build
+        print("available", build.available(), build.library_path())
+        """, DWS_JAX_CACHE=cache, DWS_JAX_NATIVE="1")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertIn(f"available True {path}", proc.stdout)
+
   def test_unknown_mode_is_refused(self):
     proc = self.run_python("""
         from dws_jax.native import build

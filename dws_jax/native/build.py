@@ -91,8 +91,29 @@ def library_path() -> pathlib.Path:
   return root / "native" / digest.hexdigest()[:16] / "libdws_jax_native.so"
 
 
+def _start(cmd: list[str]) -> subprocess.Popen:
+  try:
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+  except OSError as e:
+    raise NativeBuildError(
+        f"cannot run the C++ compiler {cmd[0]!r} ({e}); install one (e.g. "
+        "`apt-get install g++`) or set DWS_JAX_CXX") from e
+
+
+def _wait(cmd: list[str], proc: subprocess.Popen) -> None:
+  _, stderr = proc.communicate()
+  if proc.returncode:
+    raise NativeBuildError(
+        f"building the native kernels failed: {shlex.join(cmd)}\n"
+        f"{stderr[-4000:]}")
+
+
 def build() -> pathlib.Path:
   """Compiles the sources (unless cached); returns the library's path.
+
+  The sources are compiled in parallel, one compiler process each, then
+  linked.
 
   Raises:
     NativeBuildError: no compiler, or the compiler failed (its output is in
@@ -104,23 +125,20 @@ def build() -> pathlib.Path:
   out.parent.mkdir(parents=True, exist_ok=True)
   here = pathlib.Path(__file__).parent
   cxx = shlex.split(os.environ.get("DWS_JAX_CXX", "c++"))
-  fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
-  os.close(fd)
-  cmd = [*cxx, *FLAGS, f"-I{jax.ffi.include_dir()}",
-         *(str(here / s) for s in SOURCES), "-o", tmp]
-  try:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-  except OSError as e:
-    os.unlink(tmp)
-    raise NativeBuildError(
-        f"cannot run the C++ compiler {cxx[0]!r} ({e}); install one (e.g. "
-        "`apt-get install g++`) or set DWS_JAX_CXX") from e
-  if proc.returncode:
-    os.unlink(tmp)
-    raise NativeBuildError(
-        f"building the native kernels failed: {shlex.join(cmd)}\n"
-        f"{proc.stderr[-4000:]}")
-  os.replace(tmp, out)
+  compile_flags = [f for f in FLAGS if f != "-shared"]
+  with tempfile.TemporaryDirectory(dir=out.parent) as work:
+    jobs = []
+    for source in SOURCES:
+      obj = os.path.join(work, source + ".o")
+      cmd = [*cxx, *compile_flags, f"-I{jax.ffi.include_dir()}", "-c",
+             str(here / source), "-o", obj]
+      jobs.append((cmd, obj, _start(cmd)))
+    for cmd, _, proc in jobs:
+      _wait(cmd, proc)
+    tmp = os.path.join(work, "lib.so")
+    link = [*cxx, *FLAGS, *(obj for _, obj, _ in jobs), "-o", tmp]
+    _wait(link, _start(link))
+    os.replace(tmp, out)
   return out
 
 
@@ -175,3 +193,18 @@ def use_native() -> bool:
   if _forced and not _forced[-1]:
     return False
   return jax.default_backend() == "cpu" and available()
+
+
+def main(argv: list[str] | None = None) -> int:
+  del argv
+  try:
+    path = build()
+  except NativeBuildError as e:
+    print(e, file=sys.stderr)
+    return 1
+  print(path)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
