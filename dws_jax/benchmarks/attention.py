@@ -24,7 +24,6 @@ Writes ``results/bench_attention.json`` and ``results/bench_attention.md``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from dws_jax import allocator
@@ -86,11 +85,7 @@ def run(batch: int, steps: int) -> list[dict]:
 
 def main(argv=None):
   args = _parse(sys.argv[1:] if argv is None else argv)
-  load = os.getloadavg()[0]
-  results = run(args.batch, args.steps)
-  meta = dict(batch=args.batch, steps=args.steps, cpus=os.cpu_count(),
-              load_average_at_start=load,
-              allocator="tcmalloc" if allocator.loaded_tcmalloc() else "system")
+  results, meta = timing.run_kernel_benchmark(args, run)
   lines = [
       "Command: `python -m dws_jax.benchmarks.attention`\n",
       "| DWSNet layer | SABs x heads | n | head width | logits | native ms | "
@@ -104,7 +99,8 @@ def main(argv=None):
   lines.append(
       f"\nForward + backward at batch {args.batch}, jitted, median of "
       f"{args.steps} after warm-up, both in one process ({meta['allocator']}); "
-      f"{os.cpu_count()} CPU cores, load average {load:.1f} at start.")
+      f"{meta['cpus']} CPU cores, load average "
+      f"{meta['load_average_at_start']:.1f} at start.")
   print(timing.write_report(args.out, "bench_attention", meta, results,
                             lines))
 

@@ -27,7 +27,6 @@ Writes ``results/bench_graph_kernels.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from dws_jax import allocator
@@ -99,11 +98,7 @@ def run(batch: int, steps: int) -> list[dict]:
 
 def main(argv=None):
   args = _parse(sys.argv[1:] if argv is None else argv)
-  load = os.getloadavg()[0]
-  results = run(args.batch, args.steps)
-  meta = dict(batch=args.batch, steps=args.steps, cpus=os.cpu_count(),
-              load_average_at_start=load,
-              allocator="tcmalloc" if allocator.loaded_tcmalloc() else "system")
+  results, meta = timing.run_kernel_benchmark(args, run)
   lines = [
       "Command: `python -m dws_jax.benchmarks.graph_kernels`\n",
       "| one layer of the relational transformer | native ms | plain XLA ms | "
@@ -117,8 +112,8 @@ def main(argv=None):
       f"\nForward + backward for {args.batch} graphs of {NODES} nodes (edge "
       f"width {D_EDGE}, {HEADS} heads of {HEAD_WIDTH}, edge MLP hidden "
       f"{D_EDGE_HID}, dropout masks), jitted, median of {args.steps} after "
-      f"warm-up, both in one process ({meta['allocator']}); {os.cpu_count()} "
-      f"CPU cores, load average {load:.1f} at start.")
+      f"warm-up, both in one process ({meta['allocator']}); {meta['cpus']} "
+      f"CPU cores, load average {meta['load_average_at_start']:.1f} at start.")
   print(timing.write_report(args.out, "bench_graph_kernels", meta, results,
                             lines))
 

@@ -70,3 +70,18 @@ def write_report(out: str, name: str, meta: dict, results: list,
   text = "\n".join(lines) + "\n"
   (path / f"{name}.md").write_text(text)
   return text
+
+
+def run_kernel_benchmark(args, run: Callable[[int, int], list[dict]]
+                         ) -> tuple[list[dict], dict]:
+  """``run(args.batch, args.steps)`` and the run's metadata (load average
+  at the start, cores, allocator)."""
+  import os  # pylint: disable=g-import-not-at-top
+
+  from dws_jax import allocator  # pylint: disable=g-import-not-at-top
+  load = os.getloadavg()[0]
+  results = run(args.batch, args.steps)
+  meta = dict(batch=args.batch, steps=args.steps, cpus=os.cpu_count(),
+              load_average_at_start=load,
+              allocator="tcmalloc" if allocator.loaded_tcmalloc() else "system")
+  return results, meta
