@@ -8,7 +8,8 @@ they run on (``-march=native``), and cached under ``$DWS_JAX_CACHE`` (default
 ``~/.cache/dws_jax``) in a folder named by a hash of the sources, the flags,
 the jaxlib version and the CPU, so a changed source, jaxlib or machine gets a
 fresh build. Builds are written to a temporary file and renamed, so
-concurrent processes never load a half-written library.
+concurrent processes never load a half-written library. :func:`call` runs a
+registered kernel, per device on its shard of the batch under a mesh.
 
 Environment:
   DWS_JAX_NATIVE: ``auto`` (default: use the kernels when they build, else
@@ -33,10 +34,12 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from typing import Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import jax
 import jaxlib
+
+from dws_jax import parallel
 
 SOURCES = ("set_attention.cc", "relational_attention.cc", "edge_mlp.cc")
 HEADERS = ("simd.h", "products.h")
@@ -164,6 +167,36 @@ def _load() -> bool:
 def available() -> bool:
   """Whether the native kernels are built and registered (builds them once)."""
   return _load()
+
+
+def call(target: str, out_shapes: Callable[..., Any], *args,
+         replicated: Sequence[int] = (), vmap_method: str = "sequential",
+         **attrs):
+  """The kernel registered for handler ``target`` on ``args``.
+
+  Args:
+    target: a handler symbol of :data:`TARGETS`.
+    out_shapes: ``out_shapes(*args)`` -> the kernel's result shapes
+      (``jax.ShapeDtypeStruct``), called with the arrays the kernel sees.
+    *args: the kernel's arguments, in its order.
+    replicated: positions of arguments that are not split along the batch
+      (weights); under a mesh every device gets them whole and its own shard
+      of the others (:func:`dws_jax.parallel.per_data_shard`).
+    vmap_method: how ``jax.vmap`` maps the call (see ``jax.ffi.ffi_call``).
+    **attrs: the kernel's attributes.
+  """
+  order = list(replicated) + [i for i in range(len(args))
+                              if i not in replicated]
+
+  def run(*moved):
+    local = [None] * len(args)
+    for i, x in zip(order, moved):
+      local[i] = x
+    return jax.ffi.ffi_call(TARGETS[target], out_shapes(*local),
+                            vmap_method=vmap_method)(*local, **attrs)
+
+  return parallel.per_data_shard(run, *(args[i] for i in order),
+                                 num_replicated=len(replicated))
 
 
 _forced: list[bool] = []

@@ -28,7 +28,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from dws_jax import parallel
 from dws_jax.native import build
 
 Array = jax.Array
@@ -93,17 +92,6 @@ def _check(edges, s, t, params, masks):
       raise ValueError(f"edge_mlp: {name} must be float32, got {x.dtype}")
 
 
-def _call(target, out_shapes, flat, *batched):
-  """Kernel ``target``; ``out_shapes(edges, s, flat)``: its results."""
-
-  def call(flat, edges, s, t, mask0, mask1, *rest):
-    return jax.ffi.ffi_call(build.TARGETS[target], out_shapes(edges, s, flat),
-                            vmap_method="sequential")(
-                                edges, s, t, flat, mask0, mask1, *rest)
-
-  return parallel.per_data_shard(call, flat, *batched, num_replicated=1)
-
-
 def _pack(params: EdgeMlpParams) -> Array:
   return jnp.concatenate([x.ravel() for x in params])
 
@@ -116,12 +104,13 @@ def _unpack(flat: Array, like: EdgeMlpParams) -> EdgeMlpParams:
   return EdgeMlpParams(*out)
 
 
-def _forward_shapes(edges, s, flat):
-  del s, flat
+def _forward_shapes(edges, *rest):
+  del rest
   return jax.ShapeDtypeStruct(edges.shape, edges.dtype)
 
 
-def _backward_shapes(edges, s, flat):
+def _backward_shapes(edges, s, t, flat, *rest):
+  del t, rest
   return [jax.ShapeDtypeStruct(edges.shape, edges.dtype),
           jax.ShapeDtypeStruct(s.shape, s.dtype),
           jax.ShapeDtypeStruct(s.shape, s.dtype),
@@ -130,8 +119,8 @@ def _backward_shapes(edges, s, flat):
 
 @jax.custom_vjp
 def _edge_mlp(edges, s, t, params, mask0, mask1):
-  return _call("DwsEdgeMlpFwd", _forward_shapes, _pack(params), edges, s, t,
-               mask0, mask1)
+  return build.call("DwsEdgeMlpFwd", _forward_shapes, edges, s, t,
+                    _pack(params), mask0, mask1, replicated=(3,))
 
 
 def _edge_mlp_fwd(edges, s, t, params, mask0, mask1):
@@ -141,8 +130,9 @@ def _edge_mlp_fwd(edges, s, t, params, mask0, mask1):
 
 def _edge_mlp_bwd(res, g):
   edges, s, t, params, mask0, mask1 = res
-  de, ds, dt, dflat = _call("DwsEdgeMlpBwd", _backward_shapes, _pack(params),
-                            edges, s, t, mask0, mask1, g)
+  de, ds, dt, dflat = build.call("DwsEdgeMlpBwd", _backward_shapes, edges, s,
+                                 t, _pack(params), mask0, mask1, g,
+                                 replicated=(3,))
   return (de, ds, dt, _unpack(jnp.sum(dflat, axis=0), params),
           jnp.zeros_like(mask0), jnp.zeros_like(mask1))
 

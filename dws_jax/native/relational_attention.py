@@ -24,7 +24,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dws_jax import parallel
 from dws_jax.native import build
 
 Array = jax.Array
@@ -66,29 +65,16 @@ def _check(q_n, k_n, v_n, edges, w_edge, w_v):
                      f"({w_edge.shape[1]}) 2 or 3")
 
 
-def _call(target, out_shapes, w_edge, *batched, scale):
-  """Kernel ``target``; ``out_shapes(q_n, edges, w_edge)``: its results."""
-
-  def call(w_edge, *batched):
-    q_n, edges = batched[0], batched[3]
-    return jax.ffi.ffi_call(build.TARGETS[target],
-                            out_shapes(q_n, edges, w_edge),
-                            vmap_method="sequential")(
-                                *batched[:4], w_edge, *batched[4:],
-                                scale=np.float32(scale))
-
-  return parallel.per_data_shard(call, w_edge, *batched, num_replicated=1)
-
-
-def _forward_shapes(q_n, edges, w_edge):
-  del w_edge
+def _forward_shapes(q_n, k_n, v_n, edges, w_edge):
+  del k_n, v_n, w_edge
   batch, n, heads, _ = q_n.shape
   return [jax.ShapeDtypeStruct(q_n.shape, q_n.dtype),
           jax.ShapeDtypeStruct((batch, n, heads, edges.shape[-1]), q_n.dtype),
           jax.ShapeDtypeStruct((batch, n, heads, n), q_n.dtype)]
 
 
-def _backward_shapes(q_n, edges, w_edge):
+def _backward_shapes(q_n, k_n, v_n, edges, w_edge, *grads):
+  del k_n, v_n, grads
   return ([jax.ShapeDtypeStruct(q_n.shape, q_n.dtype)] * 3
           + [jax.ShapeDtypeStruct(edges.shape, edges.dtype),
              jax.ShapeDtypeStruct((q_n.shape[0],) + w_edge.shape,
@@ -96,8 +82,9 @@ def _backward_shapes(q_n, edges, w_edge):
 
 
 def _forward(q_n, k_n, v_n, edges, w_edge, scale):
-  return _call("DwsRelationalAttentionFwd", _forward_shapes, w_edge, q_n, k_n,
-               v_n, edges, scale=scale)
+  return build.call("DwsRelationalAttentionFwd", _forward_shapes, q_n, k_n,
+                    v_n, edges, w_edge, replicated=(4,),
+                    scale=np.float32(scale))
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
@@ -116,9 +103,9 @@ def _attention_bwd(scale, res, g):
   q_n, k_n, v_n, edges, w_edge, w_v, pooled, attn = res
   d_wv = jnp.einsum("bihc,bihd->chd", pooled, g)
   d_pooled = jnp.einsum("bihd,chd->bihc", g, w_v)
-  dq, dk, dv, de, dw = _call("DwsRelationalAttentionBwd", _backward_shapes,
-                             w_edge, q_n, k_n, v_n, edges, attn, g, d_pooled,
-                             scale=scale)
+  dq, dk, dv, de, dw = build.call(
+      "DwsRelationalAttentionBwd", _backward_shapes, q_n, k_n, v_n, edges,
+      w_edge, attn, g, d_pooled, replicated=(4,), scale=np.float32(scale))
   return dq, dk, dv, de, jnp.sum(dw, axis=0), d_wv
 
 

@@ -24,7 +24,6 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from dws_jax import parallel
 from dws_jax.native import build
 
 Array = jax.Array
@@ -37,16 +36,6 @@ def _stats_shape(q: Array) -> tuple[int, ...]:
   return (*batch, heads, 2, n)
 
 
-def _call(target: str, out_shapes, *arrays):
-  """Kernel ``target`` on ``arrays``; ``out_shapes(*arrays)``: its results."""
-
-  def call(*arrays):
-    return jax.ffi.ffi_call(build.TARGETS[target], out_shapes(*arrays),
-                            vmap_method="broadcast_all")(*arrays)
-
-  return parallel.per_data_shard(call, *arrays)
-
-
 def _forward(qs, ks, vs):
   m = len(qs)
 
@@ -55,7 +44,8 @@ def _forward(qs, ks, vs):
     return ([jax.ShapeDtypeStruct(q.shape, q.dtype) for q in qs]
             + [jax.ShapeDtypeStruct(_stats_shape(q), q.dtype) for q in qs])
 
-  res = _call("DwsSetAttentionFwd", out_shapes, *qs, *ks, *vs)
+  res = build.call("DwsSetAttentionFwd", out_shapes, *qs, *ks, *vs,
+                   vmap_method="broadcast_all")
   return tuple(res[:m]), tuple(res[m:])
 
 
@@ -73,8 +63,9 @@ def _attention_bwd(res, gs):
   m = len(res[0])
   out_shapes = lambda *arrays: [
       jax.ShapeDtypeStruct(q.shape, q.dtype) for q in arrays[:m]] * 3
-  grads = _call("DwsSetAttentionBwd", out_shapes,
-                *(x for role in res + (gs,) for x in role))
+  grads = build.call("DwsSetAttentionBwd", out_shapes,
+                     *(x for role in res + (gs,) for x in role),
+                     vmap_method="broadcast_all")
   return tuple(grads[:m]), tuple(grads[m:2 * m]), tuple(grads[2 * m:])
 
 
