@@ -99,6 +99,31 @@ class DWSLayerTest(parameterized.TestCase):
                              reduction=reduction, n_fc_layers=2)
     assert_equivariant(self, module, spec, 3, jax.random.key(1))
 
+  @parameterized.parameters(((2, 16, 1), "sab", "max"),
+                            ((3, 8, 8, 8, 2), "sab", "max"),
+                            ((3, 8, 8, 8, 2), "ds", "mean"))
+  def test_layer_is_the_mean_of_its_blocks(self, sizes, set_layer, reduction):
+    # The layer stacks its SAB attentions and sums its blocks' terms in its
+    # own order; it must equal each block run alone, summed, over 2L.
+    spec = dws_jax.WeightSpaceSpec.siren(sizes)
+    module = layers.DWSLayer(spec, features=4, num_heads=2,
+                             set_layer=set_layer, reduction=reduction)
+    fws = random_features(jax.random.key(2), spec, 3, 3)
+    variables = random_params(
+        jax.random.key(3), jax.eval_shape(module.init, jax.random.key(3), fws))
+    got = layers.feature_leaves(jax.jit(module.apply)(variables, fws))
+    infos = layers.tensor_infos(spec)
+    leaves = layers.feature_leaves(fws)
+    for t, tgt in enumerate(infos):
+      want = 0.0
+      for s, src in enumerate(infos):
+        block = layers.DWSBlock(src, tgt, 4, set_layer, reduction,
+                                num_heads=2)
+        params = variables["params"][f"{src.name}_to_{tgt.name}"]
+        want = want + block.apply({"params": params}, leaves[s])
+      np.testing.assert_allclose(got[t], want / len(infos), rtol=1e-5,
+                                 atol=1e-5)
+
   def test_block_structure_and_official_shapes(self):
     # 2->32->32->1, 1 -> 16 features, SAB with 8 heads: the reference layer.
     spec = dws_jax.WeightSpaceSpec.siren((2, 32, 32, 1))

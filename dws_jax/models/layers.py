@@ -517,17 +517,28 @@ class KroneckerSetLayer(nn.Module):
   use_bias: bool = True
   init_scale: float = 1.0
 
-  @nn.compact
   def __call__(self, x: Array, pool: Callable | None = None) -> Array:
     """``pool``: :func:`pooling_cache` of ``x`` shared with other blocks."""
+    every, rows, cols, both = self.parts(x, pool)
+    return every + rows + cols + both
+
+  @nn.compact
+  def parts(self, x: Array, pool: Callable | None = None) -> list[Array]:
+    """The four terms of the output, each divided by 4, before their sum.
+
+    Returns:
+      ``lin_all(x)`` ``(B, n, m, F)``, ``lin_n(pool_rows x)`` ``(B, 1, m,
+      F)``, ``lin_m(pool_cols x)`` ``(B, n, 1, F)`` and ``lin_both(pool x)``
+      ``(B, 1, 1, F)``: a layer adds the small ones to its other
+      broadcast terms before any full-size sum
+      (:func:`sum_broadcast_terms`).
+    """
     pool = pool or pooling_cache(x, self.reduction)
     mlp = lambda name: MLP(self.features, self.n_fc_layers, self.use_bias,
                            self.init_scale, name=name)
-    out = mlp("lin_all")(x)
-    out = out + mlp("lin_n")(pool((1,)))
-    out = out + mlp("lin_m")(pool((2,)))
-    out = out + mlp("lin_both")(pool((1, 2)))
-    return out / 4.0
+    inputs = (("lin_all", x), ("lin_n", pool((1,))), ("lin_m", pool((2,))),
+              ("lin_both", pool((1, 2))))
+    return [mlp(name)(y) * 0.25 for name, y in inputs]
 
 
 # -- the generic block and the DWS layer ---------------------------------------
@@ -676,6 +687,16 @@ class DWSBlock(nn.Module):
       return self.set(x)
     return self.kron(x, pool)
 
+  def map_terms(self, x: Array, pool: Callable | None = None) -> list[Array]:
+    """:meth:`equivariant_map` as terms that broadcast to its output.
+
+    The Kronecker set layer's four terms (:meth:`KroneckerSetLayer.parts`),
+    otherwise the one output: their sum is :meth:`equivariant_map`.
+    """
+    if len(self.shared_groups) == 2:
+      return self.kron.parts(x, pool)
+    return [self.equivariant_map(x, pool)]
+
   def __call__(self, x: Array) -> Array:
     y = self.finish(self.equivariant_map(self.prepare(x)))
     return jnp.broadcast_to(
@@ -726,10 +747,10 @@ class DWSLayer(nn.Module):
       raise ValueError(
           f"DWSLayer: got {len(leaves) // 2} layers, the spec has "
           f"{self.spec.num_layers} (layer_sizes={self.spec.layer_sizes})")
-    outs = [None] * len(infos)
+    terms = [[] for _ in infos]
 
     def add(t, y):
-      outs[t] = y if outs[t] is None else outs[t] + y
+      terms[t].append(y)
 
     sab_blocks, jobs = [], []
     for s, src in enumerate(infos):
@@ -746,18 +767,42 @@ class DWSLayer(nn.Module):
           sab_blocks.append((t, block))
           jobs.append(block.project(x))
         else:
-          add(t, block.finish(block.equivariant_map(x, pool)))
+          for y in block.map_terms(x, pool):
+            add(t, block.finish(y))
     for (t, block), o in zip(sab_blocks, multi_sab_attention(jobs)):
       add(t, block.finish(block.output(o)))
     batch = leaves[0].shape[0]
     norm = 1.0 / len(infos)
     result = []
+    outs = [sum_broadcast_terms(ts) for ts in terms]
     for t, tgt in enumerate(infos):
       shape = (batch, *(a.size for a in tgt.axes), self.features)
       if outs[t] is None:  # Target not reached by the selected blocks.
         outs[t] = jnp.zeros(shape, leaves[0].dtype)
       result.append(jnp.broadcast_to(outs[t] * norm, shape))
     return from_leaves(result, self.spec.num_layers)
+
+
+def sum_broadcast_terms(terms: Sequence[Array]) -> Array | None:
+  """Sum of arrays that broadcast against each other (``None`` if empty).
+
+  Terms of equal shape are summed first, then the partial sums from the
+  smallest: the terms a layer broadcasts along the same axes (e.g. every
+  ``(B, n, 1, F)`` contribution to a hidden weight matrix) are combined at
+  their own size, and the full-size sum has a few operands. XLA:CPU
+  recomputes a fused full-size sum in several backward fusions, so its
+  operand count matters.
+  """
+  if not terms:
+    return None
+  groups: dict[tuple[int, ...], Array] = {}
+  for y in terms:
+    groups[y.shape] = y if y.shape not in groups else groups[y.shape] + y
+  parts = sorted(groups.values(), key=lambda y: y.size)
+  total = parts[0]
+  for y in parts[1:]:
+    total = total + y
+  return total
 
 
 def check_options(*, set_layer: str | None = None, reduction: str | None = None,

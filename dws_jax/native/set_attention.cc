@@ -102,25 +102,50 @@ class Scratch {
 int64_t BlockHeads(int64_t d) { return std::max<int64_t>(1, 64 / d); }
 
 // Copies heads [h0, h0 + hb) of batch row b of x (batch, n, heads, d) into
-// tensor t of the scratch (a transpose: set elements become contiguous).
+// tensor t of the scratch (a transpose: set elements become contiguous), in
+// 16 x 16 tiles.
 inline void Gather(const float* x, const Dims& s, int64_t b, int64_t h0,
                    int64_t hb, Scratch& sc, int64_t t) {
   float* out = sc.row(t, 0, 0);
   const int64_t stride = sc.stride(), width = hb * s.d, pitch = s.heads * s.d;
   const float* in = x + (b * s.n * s.heads + h0) * s.d;
-  for (int64_t u = 0; u < width; ++u) {
-    float* row = out + u * stride;
-    for (int64_t j = 0; j < s.n; ++j) row[j] = in[j * pitch + u];
+  for (int64_t j0 = 0; j0 < s.n; j0 += kLanes) {
+    const int64_t nj = std::min(kLanes, s.n - j0);
+    for (int64_t u0 = 0; u0 < width; u0 += kLanes) {
+      const int64_t nu = std::min(kLanes, width - u0);
+      V tile[kLanes];
+      for (int64_t r = 0; r < kLanes; ++r) {
+        tile[r] = r < nj ? LoadPartial(in + (j0 + r) * pitch + u0, nu)
+                         : Splat(0.0f);
+      }
+      Transpose(tile);
+      for (int64_t c = 0; c < nu; ++c) {
+        Store(out + (u0 + c) * stride + j0, tile[c]);
+      }
+    }
   }
 }
 
+// The inverse of Gather: tensor t of the scratch into heads [h0, h0 + hb)
+// of batch row b of x.
 inline void Scatter(Scratch& sc, int64_t t, const Dims& s, int64_t b,
                     int64_t h0, int64_t hb, float* x) {
   const float* in = sc.row(t, 0, 0);
   const int64_t stride = sc.stride(), width = hb * s.d, pitch = s.heads * s.d;
   float* out = x + (b * s.n * s.heads + h0) * s.d;
-  for (int64_t j = 0; j < s.n; ++j) {
-    for (int64_t u = 0; u < width; ++u) out[j * pitch + u] = in[u * stride + j];
+  for (int64_t j0 = 0; j0 < s.n; j0 += kLanes) {
+    const int64_t nj = std::min(kLanes, s.n - j0);
+    for (int64_t u0 = 0; u0 < width; u0 += kLanes) {
+      const int64_t nu = std::min(kLanes, width - u0);
+      V tile[kLanes];
+      for (int64_t c = 0; c < kLanes; ++c) {
+        tile[c] = c < nu ? Load(in + (u0 + c) * stride + j0) : Splat(0.0f);
+      }
+      Transpose(tile);
+      for (int64_t r = 0; r < nj; ++r) {
+        StorePartial(out + (j0 + r) * pitch + u0, tile[r], nu);
+      }
+    }
   }
 }
 

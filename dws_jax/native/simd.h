@@ -11,8 +11,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <immintrin.h>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "xla/ffi/api/ffi.h"
 
@@ -36,10 +38,30 @@ inline V Load(const float* p) {
 
 inline void Store(float* p, V v) { std::memcpy(p, &v, sizeof(V)); }
 
-// exp(x) to about 2e-7 relative error for -87.3 <= x <= 88 (the callers'
-// arguments are <= ~0); below -87.3 it returns exp(-87.3). x = n log 2 + r
-// with |r| <= log(2) / 2 and a degree-5 minimax polynomial for exp(r).
+// exp(x) to about 2e-7 relative error for x <= 88 (the callers' arguments
+// are <= ~0): x = n log 2 + r with |r| <= log(2) / 2 and a degree-5
+// minimax polynomial for exp(r), times 2^n. With AVX-512 the rounding and
+// the scaling by 2^n are one instruction each (and exp underflows to 0
+// below about -103); otherwise 2^n is built in the exponent bits, and
+// arguments below -87.3 give exp(-87.3).
+inline V ExpPoly(V r) {
+  V p = Splat(8.297654800117016e-3f);
+  p = p * r + 4.191538318991661e-2f;
+  p = p * r + 1.6667574644088745e-1f;
+  p = p * r + 4.9998894333839417e-1f;
+  p = p * r + 9.999997019767761e-1f;
+  return p * r + 1.0000001192092896f;
+}
+
 inline V Exp(V x) {
+#ifdef __AVX512F__
+  const __m512 n = _mm512_roundscale_ps(
+      (__m512)(x * 1.44269504088896341f),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  V r = x - (V)n * 0.693359375f;
+  r = r + (V)n * 2.12194440e-4f;
+  return (V)_mm512_scalef_ps((__m512)ExpPoly(r), n);
+#else
   x = x > -87.3f ? x : Splat(-87.3f);
   // t = 1.5 * 2^23 + 127 + round(x log2 e): the addition rounds to an
   // integer, and the low mantissa bits of t are the biased exponent of 2^n.
@@ -48,16 +70,48 @@ inline V Exp(V x) {
   V n = t - shift;
   V r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
-  V p = Splat(8.297654800117016e-3f);
-  p = p * r + 4.191538318991661e-2f;
-  p = p * r + 1.6667574644088745e-1f;
-  p = p * r + 4.9998894333839417e-1f;
-  p = p * r + 9.999997019767761e-1f;
-  p = p * r + 1.0000001192092896f;
-  return p * (V)((VI)t << 23);
+  return ExpPoly(r) * (V)((VI)t << 23);
+#endif
 }
 
 inline V Max(V a, V b) { return a > b ? a : b; }
+
+// The first `count` floats at p, the other lanes zero.
+inline V LoadPartial(const float* p, int64_t count) {
+  if (count == kLanes) return Load(p);
+  V v = {};
+  std::memcpy(&v, p, count * sizeof(float));
+  return v;
+}
+
+// Stores the first `count` lanes of v at p.
+inline void StorePartial(float* p, V v, int64_t count) {
+  std::memcpy(p, &v, count * sizeof(float));
+}
+
+// One stage of Transpose: exchanges bit H of the row index with bit H of
+// the column index, one two-register shuffle per row (constant masks).
+template <int H, int... C>
+inline void TransposeStage(V* rows, std::integer_sequence<int, C...>) {
+  const VI lo = {((C & H) ? kLanes + C - H : C)...};
+  const VI hi = {((C & H) ? kLanes + C : C + H)...};
+#pragma GCC unroll 16
+  for (int a = 0; a < kLanes; ++a) {
+    if (a & H) continue;
+    const V x = rows[a], y = rows[a + H];
+    rows[a] = __builtin_shuffle(x, y, lo);
+    rows[a + H] = __builtin_shuffle(x, y, hi);
+  }
+}
+
+// Transposes the 16 x 16 tile rows[r][c] in place (64 shuffles).
+inline void Transpose(V* rows) {
+  constexpr auto lanes = std::make_integer_sequence<int, kLanes>{};
+  TransposeStage<1>(rows, lanes);
+  TransposeStage<2>(rows, lanes);
+  TransposeStage<4>(rows, lanes);
+  TransposeStage<8>(rows, lanes);
+}
 
 // The sum of the 16 lanes of x: lanes 8, 4, 2 and 1 apart are added.
 inline float HSum(V x) {
