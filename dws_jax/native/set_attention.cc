@@ -510,12 +510,11 @@ ffi::Error ForEachBlock(ffi::ThreadPool& pool, const ffi::RemainingArgs& args,
       e.failure()) {
     return e;
   }
-  const int64_t nb = m.blocks.size();
   ParallelFor(pool, m.items(), Grain(m), [&](int64_t begin, int64_t end) {
     Scratch sc(tensors, m.dims.n, m.dims.d, BlockHeads(m.dims.d));
     for (int64_t item = begin; item < end; ++item) {
-      const auto& blk = m.blocks[item % nb];
-      body(sc, item / nb, blk, MemberDims(m, blk.member), in, out);
+      const auto& blk = m.blocks[item / m.dims.batch];
+      body(sc, item % m.dims.batch, blk, MemberDims(m, blk.member), in, out);
     }
   });
   return ffi::Error::Success();

@@ -76,17 +76,26 @@ inline V Exp(V x) {
 
 inline V Max(V a, V b) { return a > b ? a : b; }
 
-// The first `count` floats at p, the other lanes zero.
+// The first `count` (<= 16) floats at p, the other lanes zero.
 inline V LoadPartial(const float* p, int64_t count) {
   if (count == kLanes) return Load(p);
+#ifdef __AVX512F__
+  return (V)_mm512_maskz_loadu_ps((__mmask16)((1u << count) - 1), p);
+#else
   V v = {};
-  std::memcpy(&v, p, count * sizeof(float));
+  for (int64_t i = 0; i < count; ++i) v[i] = p[i];
   return v;
+#endif
 }
 
-// Stores the first `count` lanes of v at p.
+// Stores the first `count` (<= 16) lanes of v at p.
 inline void StorePartial(float* p, V v, int64_t count) {
-  std::memcpy(p, &v, count * sizeof(float));
+  if (count == kLanes) return Store(p, v);
+#ifdef __AVX512F__
+  _mm512_mask_storeu_ps(p, (__mmask16)((1u << count) - 1), (__m512)v);
+#else
+  for (int64_t i = 0; i < count; ++i) p[i] = v[i];
+#endif
 }
 
 // One stage of Transpose: exchanges bit H of the row index with bit H of
