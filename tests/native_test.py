@@ -20,6 +20,7 @@ from dws_jax import models
 from dws_jax import parallel
 from dws_jax.models import layers
 from dws_jax.native import build
+from dws_jax.native import materialize as mat
 from dws_jax.native import set_attention as sa
 
 HAVE_NATIVE = build.available()
@@ -158,6 +159,31 @@ class SetAttentionTest(parameterized.TestCase):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+@skip_without_native
+class MaterializeTest(absltest.TestCase):
+
+  def test_values_and_gradients_pass_through_one_opaque_copy(self):
+    x = jax.random.normal(jax.random.key(0), (4, 5, 3))
+    y = jax.random.normal(jax.random.key(1), (7,))
+    fn = lambda x, y: [a * b for a, b in zip(mat.materialize((x, y)), (2, 3))]
+    got = jax.jit(fn)(x, y)
+    np.testing.assert_array_equal(got[0], 2 * x)
+    np.testing.assert_array_equal(got[1], 3 * y)
+    loss = lambda x, y: jnp.sum(fn(x, y)[0] * x) + jnp.sum(fn(x, y)[1])
+    gx, gy = jax.jit(jax.grad(loss, argnums=(0, 1)))(x, y)
+    np.testing.assert_allclose(gx, 4 * x, rtol=1e-6)
+    np.testing.assert_allclose(gy, jnp.full_like(y, 3.0))
+    # The copy is a custom call that XLA cannot fuse into its consumers...
+    text = jax.jit(fn).lower(x, y).as_text()
+    self.assertIn("custom_call @dws_jax_materialize", text)
+    # ... and plain XLA (kernels off) is the identity.
+    with build.forced(False):
+      plain = jax.jit(lambda x, y: fn(x, y)).lower(x, y).as_text()
+    self.assertNotIn("dws_jax_materialize", plain)
+    got = jax.vmap(lambda x: mat.materialize((x,))[0])(x)
+    np.testing.assert_array_equal(got, x)
+
+
 class BuildTest(absltest.TestCase):
 
   def run_python(self, code, **env):
@@ -170,6 +196,7 @@ class BuildTest(absltest.TestCase):
   def test_missing_compiler_falls_back_with_a_warning(self):
     proc = self.run_python("""
         from dws_jax.native import build
+from dws_jax.native import materialize as mat
         print("available", build.available())
         """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="auto")
     self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -180,6 +207,7 @@ class BuildTest(absltest.TestCase):
   def test_required_kernels_raise_when_the_build_fails(self):
     proc = self.run_python("""
         from dws_jax.native import build
+from dws_jax.native import materialize as mat
         build.available()
         """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="1")
     self.assertNotEqual(proc.returncode, 0)
@@ -212,6 +240,7 @@ class BuildTest(absltest.TestCase):
     self.assertEqual(files, ["libdws_jax_native.so"])  # objects cleaned up
     proc = self.run_python("""
         from dws_jax.native import build
+from dws_jax.native import materialize as mat
         print("available", build.available(), build.library_path())
         """, DWS_JAX_CACHE=cache, DWS_JAX_NATIVE="1")
     self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -220,6 +249,7 @@ class BuildTest(absltest.TestCase):
   def test_unknown_mode_is_refused(self):
     proc = self.run_python("""
         from dws_jax.native import build
+from dws_jax.native import materialize as mat
         build.available()
         """, DWS_JAX_NATIVE="yes")
     self.assertIn("DWS_JAX_NATIVE='yes'", proc.stderr)

@@ -47,6 +47,7 @@ import jax.numpy as jnp
 
 from dws_jax import weight_space as wsp
 from dws_jax.native import build as native_build
+from dws_jax.native import materialize as native_materialize
 from dws_jax.native import set_attention as native_attention
 
 Array = jax.Array
@@ -780,6 +781,7 @@ class DWSLayer(nn.Module):
       if outs[t] is None:  # Target not reached by the selected blocks.
         outs[t] = jnp.zeros(shape, leaves[0].dtype)
       result.append(jnp.broadcast_to(outs[t] * norm, shape))
+    result = native_materialize.materialize(result)
     return from_leaves(result, self.spec.num_layers)
 
 

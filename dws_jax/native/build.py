@@ -41,7 +41,8 @@ import jaxlib
 
 from dws_jax import parallel
 
-SOURCES = ("set_attention.cc", "relational_attention.cc", "edge_mlp.cc")
+SOURCES = ("set_attention.cc", "relational_attention.cc", "edge_mlp.cc",
+           "materialize.cc")
 HEADERS = ("simd.h", "products.h")
 # Handler symbols of the sources and the FFI target names they register as.
 TARGETS = {
@@ -51,6 +52,7 @@ TARGETS = {
     "DwsRelationalAttentionBwd": "dws_jax_relational_attention_bwd",
     "DwsEdgeMlpFwd": "dws_jax_edge_mlp_fwd",
     "DwsEdgeMlpBwd": "dws_jax_edge_mlp_bwd",
+    "DwsMaterialize": "dws_jax_materialize",
 }
 FLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-w")
 MODES = ("auto", "0", "1")
