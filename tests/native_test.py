@@ -196,7 +196,6 @@ class BuildTest(absltest.TestCase):
   def test_missing_compiler_falls_back_with_a_warning(self):
     proc = self.run_python("""
         from dws_jax.native import build
-from dws_jax.native import materialize as mat
         print("available", build.available())
         """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="auto")
     self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -207,7 +206,6 @@ from dws_jax.native import materialize as mat
   def test_required_kernels_raise_when_the_build_fails(self):
     proc = self.run_python("""
         from dws_jax.native import build
-from dws_jax.native import materialize as mat
         build.available()
         """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="1")
     self.assertNotEqual(proc.returncode, 0)
@@ -240,7 +238,6 @@ from dws_jax.native import materialize as mat
     self.assertEqual(files, ["libdws_jax_native.so"])  # objects cleaned up
     proc = self.run_python("""
         from dws_jax.native import build
-from dws_jax.native import materialize as mat
         print("available", build.available(), build.library_path())
         """, DWS_JAX_CACHE=cache, DWS_JAX_NATIVE="1")
     self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -249,7 +246,6 @@ from dws_jax.native import materialize as mat
   def test_unknown_mode_is_refused(self):
     proc = self.run_python("""
         from dws_jax.native import build
-from dws_jax.native import materialize as mat
         build.available()
         """, DWS_JAX_NATIVE="yes")
     self.assertIn("DWS_JAX_NATIVE='yes'", proc.stderr)
