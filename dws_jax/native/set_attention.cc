@@ -101,29 +101,35 @@ class Scratch {
 // Heads per block: at most 64 floats are copied per set element.
 int64_t BlockHeads(int64_t d) { return std::max<int64_t>(1, 64 / d); }
 
+// Runs tile(j0, nj, u0, nu) over the 16 x 16 tiles of an n x width block:
+// set elements [j0, j0 + nj) by columns [u0, u0 + nu).
+template <typename Tile>
+inline void ForEachTile(int64_t n, int64_t width, Tile tile) {
+  for (int64_t j0 = 0; j0 < n; j0 += kLanes) {
+    for (int64_t u0 = 0; u0 < width; u0 += kLanes) {
+      tile(j0, std::min(kLanes, n - j0), u0, std::min(kLanes, width - u0));
+    }
+  }
+}
+
 // Copies heads [h0, h0 + hb) of batch row b of x (batch, n, heads, d) into
 // tensor t of the scratch (a transpose: set elements become contiguous), in
-// 16 x 16 tiles.
+// 16 x 16 tiles transposed in registers.
 inline void Gather(const float* x, const Dims& s, int64_t b, int64_t h0,
                    int64_t hb, Scratch& sc, int64_t t) {
   float* out = sc.row(t, 0, 0);
-  const int64_t stride = sc.stride(), width = hb * s.d, pitch = s.heads * s.d;
+  const int64_t stride = sc.stride(), pitch = s.heads * s.d;
   const float* in = x + (b * s.n * s.heads + h0) * s.d;
-  for (int64_t j0 = 0; j0 < s.n; j0 += kLanes) {
-    const int64_t nj = std::min(kLanes, s.n - j0);
-    for (int64_t u0 = 0; u0 < width; u0 += kLanes) {
-      const int64_t nu = std::min(kLanes, width - u0);
-      V tile[kLanes];
-      for (int64_t r = 0; r < kLanes; ++r) {
-        tile[r] = r < nj ? LoadPartial(in + (j0 + r) * pitch + u0, nu)
-                         : Splat(0.0f);
-      }
-      Transpose(tile);
-      for (int64_t c = 0; c < nu; ++c) {
-        Store(out + (u0 + c) * stride + j0, tile[c]);
-      }
+  ForEachTile(s.n, hb * s.d, [&](int64_t j0, int64_t nj, int64_t u0,
+                                 int64_t nu) {
+    V tile[kLanes];
+    for (int64_t r = 0; r < kLanes; ++r) {
+      tile[r] = r < nj ? LoadPartial(in + (j0 + r) * pitch + u0, nu)
+                       : Splat(0.0f);
     }
-  }
+    Transpose(tile);
+    for (int64_t c = 0; c < nu; ++c) Store(out + (u0 + c) * stride + j0, tile[c]);
+  });
 }
 
 // The inverse of Gather: tensor t of the scratch into heads [h0, h0 + hb)
@@ -131,22 +137,19 @@ inline void Gather(const float* x, const Dims& s, int64_t b, int64_t h0,
 inline void Scatter(Scratch& sc, int64_t t, const Dims& s, int64_t b,
                     int64_t h0, int64_t hb, float* x) {
   const float* in = sc.row(t, 0, 0);
-  const int64_t stride = sc.stride(), width = hb * s.d, pitch = s.heads * s.d;
+  const int64_t stride = sc.stride(), pitch = s.heads * s.d;
   float* out = x + (b * s.n * s.heads + h0) * s.d;
-  for (int64_t j0 = 0; j0 < s.n; j0 += kLanes) {
-    const int64_t nj = std::min(kLanes, s.n - j0);
-    for (int64_t u0 = 0; u0 < width; u0 += kLanes) {
-      const int64_t nu = std::min(kLanes, width - u0);
-      V tile[kLanes];
-      for (int64_t c = 0; c < kLanes; ++c) {
-        tile[c] = c < nu ? Load(in + (u0 + c) * stride + j0) : Splat(0.0f);
-      }
-      Transpose(tile);
-      for (int64_t r = 0; r < nj; ++r) {
-        StorePartial(out + (j0 + r) * pitch + u0, tile[r], nu);
-      }
+  ForEachTile(s.n, hb * s.d, [&](int64_t j0, int64_t nj, int64_t u0,
+                                 int64_t nu) {
+    V tile[kLanes];
+    for (int64_t c = 0; c < kLanes; ++c) {
+      tile[c] = c < nu ? Load(in + (u0 + c) * stride + j0) : Splat(0.0f);
     }
-  }
+    Transpose(tile);
+    for (int64_t r = 0; r < nj; ++r) {
+      StorePartial(out + (j0 + r) * pitch + u0, tile[r], nu);
+    }
+  });
 }
 
 // Forward of one problem; scratch tensors 0..3 are q, k, v, o.
