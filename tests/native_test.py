@@ -1,6 +1,7 @@
 """Native XLA:CPU set attention: equals plain XLA attention; sharding; build."""
 
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -242,6 +243,33 @@ class BuildTest(absltest.TestCase):
         """, DWS_JAX_CACHE=cache, DWS_JAX_NATIVE="1")
     self.assertEqual(proc.returncode, 0, proc.stderr)
     self.assertIn(f"available True {path}", proc.stdout)
+
+  @skip_without_native
+  def test_portable_build_without_avx512_gives_the_same_attention(self):
+    # simd.h has AVX-512 paths (exp, masked moves); a CPU without AVX-512
+    # builds the portable ones, checked here by forcing x86-64-v3 (AVX2).
+    if platform.machine() not in ("x86_64", "AMD64"):
+      self.skipTest("x86-64 only")
+    work = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, work)
+    wrapper = os.path.join(work, "cxx")
+    with open(wrapper, "w") as f:
+      f.write('#!/bin/sh\nexec c++ "$@" -march=x86-64-v3\n')
+    os.chmod(wrapper, 0o755)
+    proc = self.run_python("""
+        import jax, jax.numpy as jnp
+        from dws_jax.native import set_attention as sa
+        q, k, v, g = (2.0 * jax.random.normal(key, (3, 17, 5, 3))
+                      for key in jax.random.split(jax.random.key(0), 4))
+        def grads(fn):
+          return jax.grad(lambda *a: jnp.sum(fn(*a) * g), (0, 1, 2))(q, k, v)
+        err = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(
+            grads(sa.set_attention), grads(sa.reference_attention)))
+        out = sa.set_attention(q, k, v) - sa.reference_attention(q, k, v)
+        print("error", max(err, float(jnp.max(jnp.abs(out)))))
+        """, DWS_JAX_CXX=wrapper, DWS_JAX_NATIVE="1")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertLess(float(proc.stdout.split()[-1]), 1e-4)
 
   def test_unknown_mode_is_refused(self):
     proc = self.run_python("""

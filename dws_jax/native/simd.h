@@ -11,12 +11,15 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
-#include <immintrin.h>
 #include <memory>
 #include <mutex>
 #include <utility>
 
 #include "xla/ffi/api/ffi.h"
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 namespace dws_jax_native {
 
