@@ -22,7 +22,8 @@
 //   ds_ij = p_ij (do_i . v_j - do_i . o_i)
 //   dq_i  = sum_j ds_ij k_j,  dk_j = sum_i ds_ij q_i,  dv_j = sum_i p_ij do_i
 //
-// Work is split over (batch row, member, block of heads) and run on XLA's
+// Work is split over (member, block of heads, batch row), in that order so
+// that a thread streams through one member's arrays, and run on XLA's
 // intra-op thread pool. Queries (forward, dq) or keys (dk, dv) are the 16
 // vector lanes, so no loop needs a horizontal reduction.
 
