@@ -87,16 +87,15 @@ def _forward(q_n, k_n, v_n, edges, w_edge, scale):
                     scale=np.float32(scale))
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
-def _attention(q_n, k_n, v_n, edges, w_edge, w_v, scale):
-  out, pooled, _ = _forward(q_n, k_n, v_n, edges, w_edge, scale)
-  return out + jnp.einsum("bihc,chd->bihd", pooled, w_v)
-
-
 def _attention_fwd(q_n, k_n, v_n, edges, w_edge, w_v, scale):
   out, pooled, attn = _forward(q_n, k_n, v_n, edges, w_edge, scale)
   out = out + jnp.einsum("bihc,chd->bihd", pooled, w_v)
   return out, (q_n, k_n, v_n, edges, w_edge, w_v, pooled, attn)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
+def _attention(q_n, k_n, v_n, edges, w_edge, w_v, scale):
+  return _attention_fwd(q_n, k_n, v_n, edges, w_edge, w_v, scale)[0]
 
 
 def _attention_bwd(scale, res, g):
@@ -135,8 +134,5 @@ def relational_attention(q_n: Array, k_n: Array, v_n: Array, edges: Array,
     NativeBuildError: the kernels are switched off or did not build.
   """
   _check(q_n, k_n, v_n, edges, w_edge, w_v)
-  if not build.available():
-    raise build.NativeBuildError(
-        "relational_attention: the native kernels are not available (see the "
-        "warning above, or DWS_JAX_NATIVE=0); use xla_relational_attention")
+  build.require("relational_attention", "xla_relational_attention")
   return _attention(q_n, k_n, v_n, edges, w_edge, w_v, float(scale))
