@@ -271,6 +271,38 @@ class BuildTest(absltest.TestCase):
     self.assertEqual(proc.returncode, 0, proc.stderr)
     self.assertLess(float(proc.stdout.split()[-1]), 1e-4)
 
+  def test_switched_off_kernels_name_their_plain_xla_fallback(self):
+    proc = self.run_python("""
+        import jax.numpy as jnp
+        from dws_jax.native import build, edge_mlp, relational_attention
+        from dws_jax.native import set_attention
+        z = jnp.zeros
+        params = [z(s) for s in edge_mlp.param_shapes(16, 32)]
+        calls = (
+            lambda: set_attention.set_attention(*[z((2, 4, 2, 2))] * 3),
+            lambda: relational_attention.relational_attention(
+                *[z((1, 3, 2, 16))] * 3, z((1, 3, 3, 16)),
+                z((16, 2, 2, 16)), z((16, 2, 16)), 0.25),
+            lambda: edge_mlp.edge_mlp(z((1, 3, 3, 16)), z((1, 3, 32)),
+                                      z((1, 3, 32)), params))
+        for call in calls:
+          try:
+            call()
+          except build.NativeBuildError as e:
+            print(e)
+        """, DWS_JAX_NATIVE="0")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    lines = proc.stdout.strip().splitlines()
+    self.assertLen(lines, 3)
+    for line, (user, fallback) in zip(lines, (
+        ("set_attention", "reference_attention"),
+        ("relational_attention", "xla_relational_attention"),
+        ("edge_mlp", "xla_edge_mlp"))):
+      self.assertTrue(line.startswith(f"{user}: the native kernels are not "
+                                      "available"), line)
+      self.assertIn("DWS_JAX_NATIVE=0", line)
+      self.assertTrue(line.endswith(f"use {fallback}"), line)
+
   def test_unknown_mode_is_refused(self):
     proc = self.run_python("""
         from dws_jax.native import build

@@ -57,8 +57,7 @@ def run(batch: int, steps: int) -> list[dict]:
   # pylint: disable-next=g-import-not-at-top
   from dws_jax.native import set_attention as sa
 
-  if not build.available():
-    raise build.NativeBuildError("the native kernels are not available")
+  build.require("bench_attention")
   results = []
   for layer, members, n, heads, d in SHAPES:
     keys = jax.random.split(jax.random.key(0), 4 * members)

@@ -84,8 +84,7 @@ def run(batch: int, steps: int) -> list[dict]:
 
   from dws_jax.native import build  # pylint: disable=g-import-not-at-top
 
-  if not build.available():
-    raise build.NativeBuildError("the native kernels are not available")
+  build.require("bench_graph_kernels")
   results = []
   for name, native, plain, args in _problems(batch):
     out = jax.eval_shape(native, *args)

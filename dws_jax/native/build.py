@@ -171,6 +171,17 @@ def available() -> bool:
   return _load()
 
 
+def require(user: str, fallback: str | None = None) -> None:
+  """Raises ``NativeBuildError`` naming ``user`` (and the plain XLA
+  ``fallback`` to use instead) unless the kernels are available."""
+  if available():
+    return
+  hint = f"; use {fallback}" if fallback else ""
+  raise NativeBuildError(
+      f"{user}: the native kernels are not available (see the warning above, "
+      f"or DWS_JAX_NATIVE=0){hint}")
+
+
 def call(target: str, out_shapes: Callable[..., Any], *args,
          replicated: Sequence[int] = (), vmap_method: str = "sequential",
          **attrs):

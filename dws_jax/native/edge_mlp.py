@@ -162,10 +162,7 @@ def edge_mlp(edges: Array, s: Array, t: Array, params: EdgeMlpParams,
   """
   params = EdgeMlpParams(*params)
   _check(edges, s, t, params, masks)
-  if not build.available():
-    raise build.NativeBuildError(
-        "edge_mlp: the native kernels are not available (see the warning "
-        "above, or DWS_JAX_NATIVE=0); use xla_edge_mlp")
+  build.require("edge_mlp", "xla_edge_mlp")
   if masks is None:  # Empty masks (one empty row per graph): no dropout.
     masks = (jnp.zeros((edges.shape[0], 0), edges.dtype),) * 2
   return _edge_mlp(edges, s, t, params, *masks)

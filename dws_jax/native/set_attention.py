@@ -112,10 +112,7 @@ def multi_set_attention(qs: Sequence[Array], ks: Sequence[Array],
   """
   qs, ks, vs = tuple(qs), tuple(ks), tuple(vs)
   check_inputs(qs, ks, vs)
-  if not build.available():
-    raise build.NativeBuildError(
-        "set_attention: the native kernels are not available (see the "
-        "warning above, or DWS_JAX_NATIVE=0); use reference_attention")
+  build.require("set_attention", "reference_attention")
   return _attention(qs, ks, vs)
 
 
