@@ -39,6 +39,9 @@ CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
 CURVES_FILE = "curves.png"
 EVAL_SPLITS = ("val", "test")
+# Optional eval split: an untrained view of the train objects (internal
+# generalisation), made by ``config.data.heldout_view``.
+HELDOUT_SPLIT = "heldout_view"
 
 
 class InrData(NamedTuple):
@@ -52,7 +55,11 @@ class InrData(NamedTuple):
 def load_data(config: ml_collections.ConfigDict) -> InrData:
   """Loads train (first ``views`` views), val and test (view 0) from disk."""
   from dws_jax.data import inr_dataset  # pylint: disable=g-import-not-at-top
-  return inr_dataset.load_for_training(config.data.dir, views=config.data.views)
+  heldout = config.data.get("heldout_view", -1)
+  return inr_dataset.load_for_training(
+      config.data.dir, views=config.data.views,
+      objects=config.data.get("objects", 0),
+      heldout_view=None if heldout < 0 else heldout)
 
 
 def prepare_workdir(config: ml_collections.ConfigDict, workdir: str,
@@ -156,6 +163,10 @@ def _check_data(data: InrData, config: ml_collections.ConfigDict,
   if config.batch_size % num_devices:
     raise ValueError(f"batch_size={config.batch_size} is not divisible by the "
                      f"{num_devices} devices of the mesh")
+  epoch_steps = config.get("epoch_steps", 0)
+  if not isinstance(epoch_steps, int) or epoch_steps < 0:
+    raise ValueError(f"epoch_steps must be an integer >= 0 (0 = one pass over "
+                     f"the train set), got {epoch_steps!r}")
   if num_train < config.batch_size:
     raise ValueError(f"train split has {num_train} INRs, fewer than "
                      f"batch_size={config.batch_size}")
@@ -184,6 +195,7 @@ class _Best:
   step: int = -1
   test_accuracy: float = float("nan")
   val_loss: float = float("nan")
+  heldout_accuracy: float = float("nan")
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
@@ -209,8 +221,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   _check_data(data, config, num_devices)
   spec, num_classes = data.spec, data.num_classes
   num_train = data.splits["train"].ws.batch_shape[0]
-  steps_per_epoch = num_train // config.batch_size
+  # An "epoch" is one pass over the train set, or config.epoch_steps steps
+  # when set (equal step budgets across view counts; data order still
+  # reshuffles after every full pass, steps.batch_indices).
+  steps_per_epoch = config.get("epoch_steps", 0) or num_train // config.batch_size
   total_steps = steps_per_epoch * config.num_epochs
+  eval_splits = EVAL_SPLITS + ((HELDOUT_SPLIT,) if HELDOUT_SPLIT in data.splits
+                               else ())
 
   model = build_model(config, spec, num_classes)
   aug_fn = build_augmentation(config, spec, num_classes)
@@ -260,7 +277,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
            if config.data.normalize else None)
   eval_data = {name: _eval_chunks(data.splits[name], _round_up(
       min(config.eval_batch_size, data.splits[name].ws.batch_shape[0]),
-      num_devices), mesh) for name in EVAL_SPLITS}
+      num_devices), mesh) for name in eval_splits}
   train_step = jax.jit(
       steps.make_train_step(apply_fn=model.apply, tx=tx, aug_fn=aug_fn,
                             num_classes=num_classes,
@@ -335,10 +352,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                 "train_accuracy": epoch_sums["accuracy"] / epoch_sums["count"],
                 "val_loss": val_loss, "val_accuracy": val_acc,
                 "test_loss": test_loss, "test_accuracy": test_acc}
+      if HELDOUT_SPLIT in eval_splits:
+        record[f"{HELDOUT_SPLIT}_loss"], record[f"{HELDOUT_SPLIT}_accuracy"] = (
+            evaluate(HELDOUT_SPLIT))
       epoch_sums = {"loss": 0.0, "accuracy": 0.0, "count": 0}
       improved = val_acc >= best.val_accuracy
       if improved:
-        best = _Best(val_acc, epoch, step + 1, test_acc, val_loss)
+        best = _Best(val_acc, epoch, step + 1, test_acc, val_loss,
+                     record.get(f"{HELDOUT_SPLIT}_accuracy", float("nan")))
       writer.write(step + 1, record)
       bar.write(f"epoch {epoch:4d}  train loss {record['train_loss']:.4f} acc "
                 f"{record['train_accuracy']:.4f} | val acc {val_acc:.4f} | test acc "
@@ -364,8 +385,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       "num_train": num_train, "epochs": config.num_epochs, "steps": total_steps,
       "best_epoch": best.epoch, "best_val_accuracy": best.val_accuracy,
       "test_accuracy_at_best_val": best.test_accuracy,
+      f"{HELDOUT_SPLIT}_accuracy_at_best_val": best.heldout_accuracy,
       "final_val_accuracy": last.get("val_accuracy"),
       "final_test_accuracy": last.get("test_accuracy"),
+      "final_train_accuracy": last.get("train_accuracy"),
+      "final_train_loss": last.get("train_loss"),
+      "final_test_loss": last.get("test_loss"),
+      f"final_{HELDOUT_SPLIT}_accuracy": last.get(f"{HELDOUT_SPLIT}_accuracy"),
       "train_seconds": train_seconds,
       "samples_per_second": (total_steps * config.batch_size / train_seconds
                              if train_seconds > 0 else None),

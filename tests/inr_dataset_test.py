@@ -101,6 +101,33 @@ class InrDatasetTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "only 2 view"):
       inr_dataset.load_inr_split(self.full, "train", views=3)
 
+  def test_load_for_training_object_cap_and_heldout_view(self):
+    two = inr_dataset.load_inr_split(self.full, "train", views=2)
+    labels = np.asarray(two.labels[:10])
+    data = inr_dataset.load_for_training(self.full, views=1, objects=5,
+                                         heldout_view=1)
+    train, held = data.splits["train"], data.splits["heldout_view"]
+    # The cap keeps 5 objects of 5 different classes, the dataset's own rule.
+    kept = inr_dataset.select_objects(labels, 5)
+    self.assertLen(set(labels[kept]), 5)
+    np.testing.assert_array_equal(np.asarray(train.labels), labels[kept])
+    np.testing.assert_array_equal(np.asarray(train.ws.weights[1]),
+                                  np.asarray(two.ws.weights[1])[kept])
+    # The held-out split is view 1 of the same objects, never trained on.
+    np.testing.assert_array_equal(np.asarray(held.labels), labels[kept])
+    np.testing.assert_array_equal(np.asarray(held.ws.biases[0]),
+                                  np.asarray(two.ws.biases[0])[10 + kept])
+    both = inr_dataset.load_for_training(self.full, views=2, objects=5)
+    self.assertEqual(both.splits["train"].ws.weights[0].shape[0], 10)
+    self.assertNotIn("heldout_view", both.splits)
+    self.assertEqual(both.splits["test"].ws.weights[0].shape[0], 4)
+    with self.assertRaisesRegex(ValueError, "not trained on"):
+      inr_dataset.load_for_training(self.full, views=2, heldout_view=1)
+    with self.assertRaisesRegex(ValueError, "has .< 2"):
+      inr_dataset.load_for_training(self.full, views=1, heldout_view=2)
+    with self.assertRaisesRegex(ValueError, "objects must be >= 0"):
+      inr_dataset.load_for_training(self.full, objects=-1)
+
   def test_tfds_data_source_reads_written_data(self):
     shards = _all_shards(self.full)
     val = shards["val-00000-of-00001"]

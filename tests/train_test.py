@@ -100,6 +100,27 @@ class TrainTest(absltest.TestCase):
     self.assertEqual(again["best_epoch"], summary["best_epoch"])
     self.assertEqual(len(metric_writers.read_metrics(workdir)), len(records))
 
+  def test_epoch_steps_and_heldout_view_evaluation(self):
+    data = small_real_data()
+    held = steps.Split(data.splits["val"].ws, data.splits["val"].labels)
+    data = data._replace(splits={**data.splits, "heldout_view": held})
+    config = small_config(num_epochs=2, epoch_steps=2)
+    workdir = tempfile.mkdtemp()
+    summary = train.train_and_evaluate(config, workdir, data=data)
+    epochs = [r for r in metric_writers.read_metrics(workdir) if "epoch" in r]
+    # Two "epochs" of 2 steps each, whatever the train set size.
+    self.assertEqual(summary["steps"], 4)
+    self.assertEqual([r["epoch"] for r in epochs], [1, 2])
+    # The held-out split here is the val split, so their metrics agree.
+    for r in epochs:
+      self.assertEqual(r["heldout_view_accuracy"], r["val_accuracy"])
+    self.assertEqual(summary["heldout_view_accuracy_at_best_val"],
+                     summary["best_val_accuracy"])
+    self.assertEqual(summary["final_train_accuracy"], epochs[-1]["train_accuracy"])
+    with self.assertRaisesRegex(ValueError, "epoch_steps must be"):
+      train.train_and_evaluate(small_config(epoch_steps=-1), tempfile.mkdtemp(),
+                               data=data)
+
   def test_training_lowers_loss(self):
     data = small_real_data()
     config = small_config(num_epochs=15)

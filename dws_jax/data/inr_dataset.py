@@ -395,6 +395,9 @@ def generate(config: ml_collections.ConfigDict, out_dir: str | os.PathLike, *,
     for name, start, stop in _shard_names(plan, config.shard_size):
       if not _shard_complete(out_dir, name, stop - start):
         todo.append((plan, name, start, stop))
+  # View 0 of every split first (then view 1, ...): a 1-view subset is ready
+  # long before the last views are. Shard contents do not depend on the order.
+  todo.sort(key=lambda job: job[2] // max(1, len(job[0].object_ids)))
   if max_shards is not None:
     todo = todo[:max_shards]
 
@@ -636,16 +639,56 @@ def load_inr_split(data_dir: str | os.PathLike, split: str, views: int = 1, *,
                   put(rec["steps"].astype(np.int32)))
 
 
-def load_for_training(data_dir: str | os.PathLike, views: int = 1):
-  """Train (first ``views`` views), val and test (view 0) as ``train.InrData``."""
+HELDOUT_SPLIT = "heldout_view"
+
+
+def load_for_training(data_dir: str | os.PathLike, views: int = 1, *,
+                      objects: int = 0, heldout_view: int | None = None):
+  """Train, val and test (view 0) as ``train.InrData``.
+
+  Args:
+    data_dir: an INR dataset directory made by :func:`generate`.
+    views: train on the first ``views`` views of every train object.
+    objects: class-balanced cap on the train objects (0 = all of them), the
+      same rule as the dataset's own caps (:func:`select_objects`).
+    heldout_view: when given, also returns split ``"heldout_view"``: that view
+      of the (selected) train objects, for internal generalisation (new views
+      of objects seen in training). It must not be one of the trained views.
+
+  Raises:
+    ValueError: ``objects`` < 0, or ``heldout_view`` is trained on or absent.
+  """
   from dws_jax import steps  # pylint: disable=g-import-not-at-top
   from dws_jax import train  # pylint: disable=g-import-not-at-top
   meta = read_metadata(data_dir)
+  if int(objects) < 0:
+    raise ValueError(f"objects must be >= 0 (0 = all), got {objects}")
+  if heldout_view is not None and not views <= heldout_view < meta["splits"][
+      "train"]["views"]:
+    raise ValueError(
+        f"heldout_view={heldout_view} must be a view that is not trained on "
+        f"(>= views={views}) and that {data_dir} has (< "
+        f"{meta['splits']['train']['views']})")
   splits = {}
   for split in ("train", "val", "test"):
-    if split in meta["splits"]:
-      s = load_inr_split(data_dir, split, views if split == "train" else 1)
+    if split not in meta["splits"]:
+      continue
+    want = views if split == "train" else 1
+    if split == "train" and heldout_view is not None:
+      want = heldout_view + 1
+    s = load_inr_split(data_dir, split, want)
+    if split != "train":
       splits[split] = steps.Split(s.ws, s.labels)
+      continue
+    num = meta["splits"]["train"]["num_objects"]
+    keep = np.zeros(num, bool)
+    keep[select_objects(np.asarray(s.labels[:num]), int(objects))] = True
+    for name, lo, hi in (("train", 0, views), (HELDOUT_SPLIT, heldout_view,
+                                               (heldout_view or 0) + 1)):
+      if lo is None:
+        continue
+      idx = np.flatnonzero(np.tile(keep, hi - lo)) + lo * num
+      splits[name] = steps.Split(s.ws[idx], s.labels[idx])
   num_classes = int(max(int(jnp.max(s.labels)) for s in splits.values()) + 1)
   num_classes = max(num_classes, 10 if meta["source"]["name"] == "fashion_mnist"
                     else num_classes)
