@@ -20,7 +20,7 @@ class ReadmeTest(absltest.TestCase):
       self.text = f.read()
 
   def test_results_blocks_match_results_files(self):
-    blocks = re.findall(r"<!-- (results/[\w.-]+\.md) -->", self.text)
+    blocks = re.findall(r"<!-- (results/[\w./-]+\.md) -->", self.text)
     self.assertNotEmpty(blocks)
     for block in blocks:
       self.assertTrue(os.path.exists(os.path.join(ROOT, block)), block)

@@ -1,0 +1,292 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Runs the cells of a table, each an ordinary ``dws-train`` run.
+
+Cell ``c`` of table ``t`` trains in ``ROOT/t/c`` with
+:func:`dws_jax.train.train_and_evaluate`, so a cell is resumable and
+inspectable on its own. Its state is read from disk:
+
+* ``done``: ``summary.json`` present and ``config.json`` equal to the cell's
+  config; skipped.
+* ``partial``: same config, checkpoints up to some step, no summary; resumed.
+* ``stale``: ``config.json`` differs from the cell's config (the table config
+  changed); reported and never reused. ``rerun_stale=True`` deletes and
+  reruns it.
+* ``todo``: nothing there yet.
+
+``ROOT/t/table.json`` records which table the directory belongs to; a root
+whose ``t`` holds another table's cells is refused before anything is
+written. Every process of a multi-host run takes process 0's decisions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import json
+import os
+import pathlib
+import shutil
+import time
+from typing import Iterable
+
+import ml_collections
+
+from dws_jax import checkpointing
+from dws_jax import config_utils
+from dws_jax import train
+from dws_jax.tables import grid as grid_lib
+
+TABLE_FILE = "table.json"
+WALL_FILE = "wall.json"
+STATES = ("done", "partial", "stale", "todo")
+
+
+@dataclasses.dataclass
+class CellState:
+  """What is on disk for one cell."""
+
+  cell: grid_lib.Cell
+  state: str
+  step: int = 0
+  total_steps: int = 0
+  wall_seconds: float = 0.0
+  diff: str = ""
+  batch: int = 0
+
+
+def _read_json(path: pathlib.Path):
+  try:
+    return json.loads(path.read_text())
+  except (OSError, ValueError):
+    return None
+
+
+def check_root(root: str | os.PathLike, table: ml_collections.ConfigDict,
+               write: bool) -> pathlib.Path:
+  """``ROOT/<name>``; refuses one that holds another table's cells.
+
+  Raises:
+    ValueError: ``ROOT/<name>/table.json`` names another table or dataset, or
+      the directory has cells but no ``table.json``.
+  """
+  base = pathlib.Path(root) / table.name
+  marker = base / TABLE_FILE
+  want = {"table": table.name, "dataset": str(table.dataset.dir)}
+  if marker.exists():
+    have = _read_json(marker)
+    if have != want:
+      raise ValueError(
+          f"{base} holds the cells of another table ({have}), not of "
+          f"{want}; use another --root. Nothing was changed.")
+  elif base.exists() and any(base.iterdir()):
+    raise ValueError(f"{base} exists, is not empty and has no {TABLE_FILE}: it "
+                     "is not a dws-tables directory; use another --root. "
+                     "Nothing was changed.")
+  if write:
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps(want, indent=1) + "\n")
+    os.replace(tmp, marker)
+  return base
+
+
+def num_train(cell: grid_lib.Cell, train_objects: int | None) -> int | None:
+  """Train INRs of a cell, given the dataset's number of train objects."""
+  if train_objects is None:
+    return None
+  objects = min(cell.objects, train_objects) if cell.objects else train_objects
+  return objects * cell.views
+
+
+def total_steps(config, num: int | None) -> int:
+  """Training steps of a run of ``config`` on ``num`` train INRs (0 if unknown)."""
+  if num is None:
+    return 0
+  per_epoch = config.get("epoch_steps", 0) or num // config.batch_size
+  return per_epoch * config.num_epochs
+
+
+def state_of(root, table, cell: grid_lib.Cell, config=None,
+             train_objects: int | None = None) -> CellState:
+  """Reads the state of one cell from ``ROOT/<table>/<cell>``."""
+  config = config or grid_lib.cell_config(table, cell)
+  workdir = grid_lib.cell_dir(root, table, cell)
+  wall = (_read_json(workdir / WALL_FILE) or {}).get("seconds", 0.0)
+  total = total_steps(config, num_train(cell, train_objects))
+  saved = _read_json(workdir / train.CONFIG_FILE)
+  if saved is None:
+    return CellState(cell, "todo", total_steps=total, batch=config.batch_size)
+  current = grid_lib.config_json(config)
+  if saved != current:
+    old, new = config_utils.flatten(saved), config_utils.flatten(current)
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    diff = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys[:4])
+    return CellState(cell, "stale", wall_seconds=wall, total_steps=total,
+                     diff=diff, batch=config.batch_size)
+  summary = _read_json(workdir / train.SUMMARY_FILE)
+  if summary is not None:
+    return CellState(cell, "done", step=summary["steps"],
+                     total_steps=summary["steps"], wall_seconds=wall,
+                     batch=config.batch_size)
+  step = checkpointing.Checkpointer(
+      str(workdir / "checkpoints")).latest_step() or 0
+  return CellState(cell, "partial" if step else "todo", step=step,
+                   total_steps=total, wall_seconds=wall,
+                   batch=config.batch_size)
+
+
+def select(cells: Iterable[grid_lib.Cell], only: str | None
+           ) -> list[grid_lib.Cell]:
+  """Cells whose name matches the glob ``only`` (all when None)."""
+  cells = list(cells)
+  if not only:
+    return cells
+  patterns = [p for p in only.split(",") if p]
+  return [c for c in cells
+          if any(fnmatch.fnmatchcase(c.name, p if any(ch in p for ch in "*?[")
+                                     else f"*{p}*") for p in patterns)]
+
+
+def throughput(states: Iterable[CellState]) -> dict[tuple[str, str], float]:
+  """Measured train samples per wall second of finished cells.
+
+  Keyed by ``(model, aug)`` and ``(model, "*")``; the wall time includes
+  evaluation and compilation, so estimates from it are on the safe side.
+  """
+  rates: dict[tuple[str, str], list[float]] = {}
+  for s in states:
+    if s.state == "done" and s.wall_seconds > 0:
+      rate = s.total_steps * s.batch / s.wall_seconds
+      rates.setdefault((s.cell.model, s.cell.aug), []).append(rate)
+      rates.setdefault((s.cell.model, "*"), []).append(rate)
+  return {k: sum(v) / len(v) for k, v in rates.items()}
+
+
+def measured_elsewhere(root) -> list[CellState]:
+  """Finished cells of every table under ``root`` (for speed estimates)."""
+  out = []
+  for summary_path in pathlib.Path(root).glob(f"*/*/{train.SUMMARY_FILE}"):
+    summary, config = (_read_json(summary_path),
+                       _read_json(summary_path.parent / train.CONFIG_FILE))
+    wall = (_read_json(summary_path.parent / WALL_FILE) or {}).get("seconds")
+    if not (summary and config and wall):
+      continue
+    cell = grid_lib.Cell(summary["model"], summary["aug"], summary["views"],
+                         0, 0)
+    out.append(CellState(cell, "done", total_steps=summary["steps"],
+                         wall_seconds=wall, batch=config["batch_size"]))
+  return out
+
+
+def estimate_seconds(state: CellState, rates) -> float | None:
+  """Remaining wall seconds from measured rates (None if nothing measured)."""
+  if state.state == "done":
+    return 0.0
+  rate = rates.get((state.cell.model, state.cell.aug)) or rates.get(
+      (state.cell.model, "*"))
+  if not rate or not state.total_steps:
+    return None
+  return (state.total_steps - state.step) * state.batch / rate
+
+
+def _fmt_time(seconds: float | None) -> str:
+  if seconds is None:
+    return "?"
+  if seconds >= 3600:
+    return f"{seconds / 3600:.1f} h"
+  return f"{seconds / 60:.1f} min"
+
+
+def listing(root, table, grid: list[grid_lib.Cell],
+            train_objects: int | None = None) -> str:
+  """A line per cell with its state and estimated remaining time.
+
+  Speeds come from this table's finished cells, else from finished cells of
+  the other tables under ``root``.
+  """
+  states = [state_of(root, table, c, train_objects=train_objects) for c in grid]
+  rates = {**throughput(measured_elsewhere(root)), **throughput(states)}
+  lines, remaining, unknown = [], 0.0, 0
+  for s in states:
+    eta = estimate_seconds(s, rates)
+    if eta is None:
+      unknown += 1
+    else:
+      remaining += eta
+    what = {"done": f"done ({_fmt_time(s.wall_seconds)})",
+            "partial": f"partial at step {s.step}/{s.total_steps or '?'}",
+            "stale": f"stale (config changed: {s.diff})",
+            "todo": "todo"}[s.state]
+    extra = "" if s.state == "done" else f"  ~{_fmt_time(eta)}"
+    lines.append(f"{s.cell.name:<56} {what}{extra}")
+  counts = {k: sum(s.state == k for s in states) for k in STATES}
+  lines.append(
+      f"{len(states)} cells: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+      + f"; about {_fmt_time(remaining)} of compute left"
+      + (f", plus {unknown} cells with no measured speed yet" if unknown else ""))
+  return "\n".join(lines)
+
+
+def run_cell(root, table, cell: grid_lib.Cell, config=None) -> dict:
+  """Trains (or resumes) one cell; adds the wall time to its ``wall.json``."""
+  config = config or grid_lib.cell_config(table, cell)
+  workdir = grid_lib.cell_dir(root, table, cell)
+  start = time.perf_counter()
+  summary = train.train_and_evaluate(config, str(workdir))
+  import jax  # pylint: disable=g-import-not-at-top
+  if jax.process_index() == 0:
+    wall_path = workdir / WALL_FILE
+    wall = (_read_json(wall_path) or {}).get("seconds", 0.0)
+    tmp = wall_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(
+        {"seconds": wall + time.perf_counter() - start}) + "\n")
+    os.replace(tmp, wall_path)
+  return summary
+
+
+def _broadcast(indices: list[int]) -> list[int]:
+  """Process 0's list on every process (no-op with one process)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  if jax.process_count() == 1:
+    return indices
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  n = int(multihost_utils.broadcast_one_to_all(np.int32(len(indices))))
+  padded = np.full((max(n, 1),), -1, np.int32)
+  padded[:len(indices[:n])] = indices[:n]
+  return [int(i) for i in multihost_utils.broadcast_one_to_all(padded)[:n]]
+
+
+def run(root, table, grid: list[grid_lib.Cell], *, rerun_stale: bool = False,
+        log=print) -> dict[str, list[str]]:
+  """Runs every cell of ``grid`` that is not done (in grid order).
+
+  Returns:
+    ``{"ran": [...], "skipped": [...], "stale": [...]}`` cell names.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  states = [state_of(root, table, c) for c in grid]
+  stale = [s for s in states if s.state == "stale"]
+  for s in stale:
+    if rerun_stale:
+      log(f"stale cell {s.cell.name} ({s.diff}): deleted, rerunning")
+      if jax.process_index() == 0:
+        shutil.rmtree(grid_lib.cell_dir(root, table, s.cell))
+    else:
+      log(f"stale cell {s.cell.name}: its workdir holds a run of another "
+          f"config ({s.diff}); not reused, skipped (--rerun-stale deletes and "
+          "reruns it)")
+  todo = [i for i, s in enumerate(states)
+          if s.state in ("todo", "partial") or (s.state == "stale" and rerun_stale)]
+  todo = _broadcast(todo)
+  ran = []
+  for n, i in enumerate(todo, 1):
+    cell = grid[i]
+    log(f"[{n}/{len(todo)}] {table.name}/{cell.name} "
+        f"({states[i].state}{' at step ' + str(states[i].step) if states[i].step else ''})")
+    run_cell(root, table, cell)
+    ran.append(cell.name)
+  return {"ran": ran,
+          "skipped": [s.cell.name for s in states if s.state == "done"],
+          "stale": [] if rerun_stale else [s.cell.name for s in stale]}
