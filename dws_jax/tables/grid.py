@@ -4,18 +4,23 @@
 
 A table config (``configs/tables/*.py``, ``get_config(arg)``) is a ConfigDict:
 
-* ``name``: the table's id; its cells live in ``ROOT/<name>/<cell>`` and its
-  outputs in ``results/tables/<name>.{md,csv,json}``.
+* ``name``: the table's id; its outputs go to
+  ``results/tables/<name>.{md,csv,json}``.
+* ``cells_dir`` (optional, default ``name``): its cells live in
+  ``ROOT/<cells_dir>/<cell>``. Tables that share a ``cells_dir`` (and a
+  dataset) share cells: a cell listed by two tables is trained once.
 * ``title``, ``scale`` (e.g. ``"small"``), ``command`` (the command that
   makes the table, printed under it), ``notes`` (a paragraph for the output).
 * ``dataset``: ``config`` (an INR dataset config file, repository-relative),
   ``arg`` (its argument string) and ``dir`` (where the dataset lives; made by
   ``dws-fit-inrs``' own code when missing).
 * ``train``: ``config`` (a training config file), ``arg`` and ``overrides``
-  (dotted config keys set on every cell, e.g. ``{"optim.lr": 3e-3}``).
+  (config keys set on every cell, nested like the config, e.g.
+  ``{"optim": {"lr": 3e-3}}``).
 * ``grid``: a list of groups. Each group maps cell axes (:data:`AXES`) to
   lists of values; its cells are their product. An optional ``overrides``
-  entry of a group sets dotted keys on that group's cells only. The table's
+  entry of a group sets config keys (nested, or dotted like ``"optim.lr"``)
+  on that group's cells only. The table's
   cells are the union of the groups (a cell named twice is one cell).
 * ``aggregate``: ``rows`` and ``columns`` (axes, or ``("metric",)`` for one
   column per metric), ``metrics`` (summary keys; the first is the headline).
@@ -135,13 +140,18 @@ def cells(table: ml_collections.ConfigDict) -> list[Cell]:
           raise ValueError(f"table {table.name}: grid group {index} axis {axis} "
                            f"value {v!r} is not a {type(default).__name__}")
       values.append(list(given))
-    frozen = tuple(sorted((k, v) for k, v in dict(_as_plain(overrides)).items()))
+    frozen = tuple(sorted(flat_overrides(overrides).items()))
     for combo in itertools.product(*values):
       cell = Cell(*combo, overrides=frozen)
       out.setdefault(cell.name, cell)
   if not out:
     raise ValueError(f"table {table.name} has no cells")
   return list(out.values())
+
+
+def flat_overrides(overrides) -> dict[str, Any]:
+  """``{"optim": {"lr": 1}, "seed": 2}`` (or dotted keys) as dotted keys."""
+  return config_utils.flatten(dict(_as_plain(overrides) or {}))
 
 
 def set_dotted(config: ml_collections.ConfigDict, key: str, value) -> None:
@@ -166,7 +176,7 @@ def cell_config(table: ml_collections.ConfigDict, cell: Cell
   config.data.dir = str(table.dataset.dir)
   config.data.views = cell.views
   config.data.objects = cell.objects
-  overrides = dict(_as_plain(table.train.get("overrides", {})) or {})
+  overrides = flat_overrides(table.train.get("overrides", {}))
   overrides.update(dict(cell.overrides))
   for key, value in sorted(overrides.items()):
     set_dotted(config, key, value)
@@ -207,6 +217,12 @@ def config_json(config: ml_collections.ConfigDict) -> dict:
   return config_utils.to_dict(config)
 
 
+def cells_dir(root: str | os.PathLike, table: ml_collections.ConfigDict
+              ) -> pathlib.Path:
+  """``ROOT/<cells_dir>``: where the table's cells live (default: its name)."""
+  return pathlib.Path(root) / table.get("cells_dir", table.name)
+
+
 def cell_dir(root: str | os.PathLike, table: ml_collections.ConfigDict,
              cell: Cell) -> pathlib.Path:
-  return pathlib.Path(root) / table.name / cell.name
+  return cells_dir(root, table) / cell.name

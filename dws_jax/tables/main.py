@@ -76,7 +76,8 @@ def main(argv=None) -> int:
       train_objects = meta["splits"]["train"]["num_objects"]
     except FileNotFoundError:
       train_objects = table.dataset.get("train_objects", None)
-    print(f"{table.name}: {len(cells)} cells in {args.root}/{table.name}, "
+    print(f"{table.name}: {len(cells)} cells in "
+          f"{grid.cells_dir(args.root, table)}, "
           f"dataset {table.dataset.dir}")
     print(sweep.listing(args.root, table, chosen, train_objects))
     return 0

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Runs the cells of a table, each an ordinary ``dws-train`` run.
 
-Cell ``c`` of table ``t`` trains in ``ROOT/t/c`` with
+Cell ``c`` of table ``t`` trains in ``ROOT/<cells_dir of t>/c`` with
 :func:`dws_jax.train.train_and_evaluate`, so a cell is resumable and
 inspectable on its own. Its state is read from disk:
 
@@ -14,9 +14,9 @@ inspectable on its own. Its state is read from disk:
   reruns it.
 * ``todo``: nothing there yet.
 
-``ROOT/t/table.json`` records which table the directory belongs to; a root
-whose ``t`` holds another table's cells is refused before anything is
-written. Every process of a multi-host run takes process 0's decisions.
+``ROOT/<cells_dir>/table.json`` records which cells and dataset the
+directory holds; a root whose directory holds another table's cells is
+refused before anything is written. Every process of a multi-host run takes process 0's decisions.
 """
 
 from __future__ import annotations
@@ -64,15 +64,15 @@ def _read_json(path: pathlib.Path):
 
 def check_root(root: str | os.PathLike, table: ml_collections.ConfigDict,
                write: bool) -> pathlib.Path:
-  """``ROOT/<name>``; refuses one that holds another table's cells.
+  """``ROOT/<cells_dir>``; refuses one that holds another table's cells.
 
   Raises:
-    ValueError: ``ROOT/<name>/table.json`` names another table or dataset, or
-      the directory has cells but no ``table.json``.
+    ValueError: ``ROOT/<cells_dir>/table.json`` names other cells or another
+      dataset, or the directory has files but no ``table.json``.
   """
-  base = pathlib.Path(root) / table.name
+  base = grid_lib.cells_dir(root, table)
   marker = base / TABLE_FILE
-  want = {"table": table.name, "dataset": str(table.dataset.dir)}
+  want = {"cells": base.name, "dataset": str(table.dataset.dir)}
   if marker.exists():
     have = _read_json(marker)
     if have != want:
@@ -179,6 +179,20 @@ def measured_elsewhere(root) -> list[CellState]:
   return out
 
 
+BENCHMARK_FILE = grid_lib.REPO / "results" / "bench_models.json"
+
+
+def benchmark_rates(path=BENCHMARK_FILE) -> dict[tuple[str, str], float]:
+  """Train samples/s per model from the models benchmark (this repository's).
+
+  The fallback for estimates when no cell of a model has finished yet; it
+  times the train step alone, so it underestimates a cell's wall time.
+  """
+  data = _read_json(pathlib.Path(path)) or {}
+  return {(r["model"], "*"): r["samples_per_s"] for r in data.get("results", [])
+          if r.get("impl") == "dws_jax" and r.get("samples_per_s")}
+
+
 def estimate_seconds(state: CellState, rates) -> float | None:
   """Remaining wall seconds from measured rates (None if nothing measured)."""
   if state.state == "done":
@@ -203,13 +217,16 @@ def listing(root, table, grid: list[grid_lib.Cell],
   """A line per cell with its state and estimated remaining time.
 
   Speeds come from this table's finished cells, else from finished cells of
-  the other tables under ``root``.
+  the other tables under ``root``, else from the models benchmark.
   """
   states = [state_of(root, table, c, train_objects=train_objects) for c in grid]
-  rates = {**throughput(measured_elsewhere(root)), **throughput(states)}
-  lines, remaining, unknown = [], 0.0, 0
+  measured = {**throughput(measured_elsewhere(root)), **throughput(states)}
+  rates = {**benchmark_rates(), **measured}
+  lines, remaining, unknown, from_benchmark = [], 0.0, 0, 0
   for s in states:
     eta = estimate_seconds(s, rates)
+    if eta and estimate_seconds(s, measured) is None:
+      from_benchmark += 1
     if eta is None:
       unknown += 1
     else:
@@ -224,7 +241,9 @@ def listing(root, table, grid: list[grid_lib.Cell],
   lines.append(
       f"{len(states)} cells: " + ", ".join(f"{v} {k}" for k, v in counts.items())
       + f"; about {_fmt_time(remaining)} of compute left"
-      + (f", plus {unknown} cells with no measured speed yet" if unknown else ""))
+      + (f", plus {unknown} cells with no measured speed yet" if unknown else "")
+      + (f" ({from_benchmark} estimates from the models benchmark's train-step "
+         "speed on this machine, without evaluation)" if from_benchmark else ""))
   return "\n".join(lines)
 
 
