@@ -378,7 +378,9 @@ def make_fitter(config, mesh: jax.sharding.Mesh | None = None
   if source.kind == "image":
     coords, num_points = siren.make_grid(source.resolution), None
   else:
-    coords, num_points = None, int(config.shape.num_points)
+    from dws_jax.data import shapes  # pylint: disable=g-import-not-at-top
+    coords = None
+    num_points = shapes.ShapeOptions.from_config(config.get("shape")).num_points
   metric = _metric(config)
   return fitting.RefillFitter(
       spec_from_config(config), coords, lr=fit.lr,
