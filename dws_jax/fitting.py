@@ -125,11 +125,14 @@ class BlockResult(NamedTuple):
     params: ``(M, P)`` float32 flat parameters (``spec.flat_layout`` order).
     psnr: ``(M,)`` float32 final PSNR in dB (of the returned parameters).
     steps: ``(M,)`` int32 optimizer steps taken.
+    iou: ``(M,)`` float32 final occupancy IoU (``metric="iou"`` only, else
+      None).
   """
 
   params: np.ndarray
   psnr: np.ndarray
   steps: np.ndarray
+  iou: np.ndarray | None = None
 
 
 class _Slots(NamedTuple):
@@ -141,6 +144,29 @@ class _Slots(NamedTuple):
   done: jax.Array  # (S,) bool
   steps: jax.Array  # (S,) int32
   psnr: jax.Array  # (S,) float32
+  coords: jax.Array | None = None  # (S, N, d_0), per-signal coordinates only
+  iou: jax.Array | None = None  # (S,) float32, metric "iou" only
+
+
+METRICS = ("psnr", "iou")
+
+
+def occupancy_iou(pred: jax.Array, targets: jax.Array,
+                  level: float = 0.5) -> jax.Array:
+  """Intersection over union of the occupied sets ``pred > level``, ``targets > level``.
+
+  Args:
+    pred: ``(..., N, 1)`` INR outputs at ``N`` points.
+    targets: ``(..., N, 1)`` occupancy labels in {0, 1}.
+    level: occupancy threshold.
+
+  Returns:
+    ``(...)`` IoU in [0, 1]; 1 where both sets are empty.
+  """
+  a, b = pred > level, targets > level
+  inter = jnp.sum(a & b, axis=(-2, -1)).astype(jnp.float32)
+  union = jnp.sum(a | b, axis=(-2, -1)).astype(jnp.float32)
+  return jnp.where(union > 0, inter / jnp.maximum(union, 1.0), 1.0)
 
 
 def local_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
@@ -203,6 +229,13 @@ class RefillFitter:
   shapes): it is the same whatever slot it ran in and whenever it started, so
   any INR can be regenerated alone.
 
+  Signals either share one coordinate grid (``coords`` ``(N, d_0)``, images)
+  or bring their own points (``coords=None``, ``num_points=N``; each block is
+  ``(keys, targets, coords)``, e.g. occupancy samples of 3-D shapes). With
+  ``metric="iou"`` the early stop is on the occupancy IoU
+  (:func:`occupancy_iou`) of the fitting points reaching ``target_iou``; the
+  PSNR of the MSE is recorded too.
+
   Example:
     >>> fitter = RefillFitter(spec, make_grid(28))
     >>> res = fitter.fit(keys, images.reshape(-1, 784, 1))
@@ -213,12 +246,14 @@ class RefillFitter:
                lr: float = 5e-4, init: str = "siren", max_steps: int = 1000,
                target_psnr: float = 40.0, chunk_steps: int = 25,
                slots: int = 256, sin="auto",
-               mesh: jax.sharding.Mesh | None = None):
+               mesh: jax.sharding.Mesh | None = None, metric: str = "psnr",
+               target_iou: float = 0.95, num_points: int | None = None):
     """Builds the fitter.
 
     Args:
       spec: INR architecture.
-      coords: ``(N, d_0)`` coordinates shared by all signals.
+      coords: ``(N, d_0)`` coordinates shared by all signals, or None: every
+        signal brings its own ``num_points`` coordinates.
       lr: Adam learning rate.
       init: ``"siren"`` or ``"dwsnets_code"`` (:func:`dws_jax.init_weight_space`).
       max_steps: maximum Adam steps per INR.
@@ -227,6 +262,9 @@ class RefillFitter:
       slots: INRs in flight; a multiple of the mesh size.
       sin: sine implementation.
       mesh: 1-D mesh with axis ``"inr"``; default all local devices.
+      metric: early-stop metric, ``"psnr"`` or ``"iou"``.
+      target_iou: early-stop IoU in [0, 1] (``metric="iou"``).
+      num_points: points per signal when ``coords`` is None.
     """
     if init not in siren.INITS:
       raise ValueError(f"unknown init {init!r}; expected one of {siren.INITS}")
@@ -236,10 +274,24 @@ class RefillFitter:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not (np.isfinite(lr) and lr > 0):
       raise ValueError(f"lr must be positive, got {lr!r}")
-    coords = jnp.asarray(coords, jnp.float32)
-    if coords.ndim != 2 or coords.shape[1] != spec.layer_sizes[0]:
-      raise ValueError(f"coords must be (N, {spec.layer_sizes[0]}), got "
-                       f"{tuple(coords.shape)}")
+    if metric not in METRICS:
+      raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    if metric == "iou" and not 0.0 <= target_iou <= 1.0:
+      raise ValueError(f"target_iou must be in [0, 1], got {target_iou!r}")
+    if metric == "iou" and spec.layer_sizes[-1] != 1:
+      raise ValueError("metric 'iou' needs a scalar occupancy INR, got output "
+                       f"dimension {spec.layer_sizes[-1]}")
+    if coords is None:
+      if num_points is None or int(num_points) != num_points or num_points < 1:
+        raise ValueError("coords=None (per-signal coordinates) needs a positive "
+                         f"integer num_points, got {num_points!r}")
+      self.num_points = int(num_points)
+    else:
+      coords = jnp.asarray(coords, jnp.float32)
+      if coords.ndim != 2 or coords.shape[1] != spec.layer_sizes[0]:
+        raise ValueError(f"coords must be (N, {spec.layer_sizes[0]}), got "
+                         f"{tuple(coords.shape)}")
+      self.num_points = int(coords.shape[0])
     self.mesh = local_mesh() if mesh is None else mesh
     if tuple(self.mesh.axis_names) != (MESH_AXIS,):
       raise ValueError(f"mesh must be 1-D with axis {MESH_AXIS!r}, got "
@@ -252,6 +304,7 @@ class RefillFitter:
     self.lr, self.init, self.sin = float(lr), init, sin
     self.max_steps, self.target_psnr = int(max_steps), float(target_psnr)
     self.chunk_steps, self.slots = int(chunk_steps), int(slots)
+    self.metric, self.target_iou = metric, float(target_iou)
     self._sharding = jax.sharding.NamedSharding(
         self.mesh, jax.sharding.PartitionSpec(MESH_AXIS))
     self._chunk = self._build_chunk()
@@ -262,8 +315,32 @@ class RefillFitter:
     spec, coords, sin = self.spec, self.coords, self.sin
     tx = optax.adam(self.lr)
     init, max_steps, target = self.init, self.max_steps, self.target_psnr
-    loss_and_grad = jax.vmap(jax.value_and_grad(
-        lambda ws, t: inr_mse(ws, coords, t, spec, sin)))
+    per_signal, use_iou, target_iou = coords is None, self.metric == "iou", self.target_iou
+    if use_iou:
+      def value(ws, c, t):
+        pred = siren.apply_inr(ws, c, spec, sin)
+        return jnp.mean((pred - t) ** 2), pred
+      value_grad = jax.vmap(jax.value_and_grad(value, has_aux=True),
+                            in_axes=(0, 0 if per_signal else None, 0))
+
+      def evaluate(ws, c, t):
+        (mse, pred), grads = value_grad(ws, c, t)
+        return mse, occupancy_iou(pred, t), grads
+    elif per_signal:
+      value_grad = jax.vmap(jax.value_and_grad(
+          lambda ws, c, t: inr_mse(ws, c, t, spec, sin)))
+
+      def evaluate(ws, c, t):
+        mse, grads = value_grad(ws, c, t)
+        return mse, None, grads
+    else:
+      loss_and_grad = jax.vmap(jax.value_and_grad(
+          lambda ws, t: inr_mse(ws, coords, t, spec, sin)))
+
+      def evaluate(ws, c, t):
+        del c
+        mse, grads = loss_and_grad(ws, t)
+        return mse, None, grads
     impl = jax.random.key_impl(jax.random.key(0))
 
     def keep(mask, old, new):
@@ -271,36 +348,42 @@ class RefillFitter:
           lambda o, n: jnp.where(mask.reshape((-1,) + (1,) * (o.ndim - 1)), o, n),
           old, new)
 
-    def chunk(slots: _Slots, key_data, new_targets, replace):
+    def chunk(slots: _Slots, key_data, new_targets, replace, new_coords):
       keys = jax.random.wrap_key_data(key_data, impl=impl)
       fresh = jax.vmap(lambda k: siren.init_weight_space(k, spec, init))(keys)
       ws = keep(~replace, slots.ws, fresh)
       opt_state = keep(~replace, slots.opt_state, jax.vmap(tx.init)(fresh))
       targets = jnp.where(replace[:, None, None], new_targets, slots.targets)
+      points = (jnp.where(replace[:, None, None], new_coords, slots.coords)
+                if per_signal else None)
       done = slots.done & ~replace
       n_steps = jnp.where(replace, 0, slots.steps)
       psnr = jnp.where(replace, -jnp.inf, slots.psnr)
+      iou = jnp.where(replace, 0.0, slots.iou) if use_iou else None
 
       def step(carry, _):
-        ws, opt_state, done, n_steps, psnr = carry
-        mse, grads = loss_and_grad(ws, targets)
+        ws, opt_state, done, n_steps, psnr, iou = carry
+        mse, cur_iou, grads = evaluate(ws, points, targets)
         cur = psnr_from_mse(mse)
-        finish = ~done & ((cur >= target) | (n_steps >= max_steps))
+        reached = cur_iou >= target_iou if use_iou else cur >= target
+        finish = ~done & (reached | (n_steps >= max_steps))
         psnr = jnp.where(finish, cur, psnr)
+        if use_iou:
+          iou = jnp.where(finish, cur_iou, iou)
         done = done | finish
         updates, new_opt = jax.vmap(tx.update)(grads, opt_state, ws)
         ws = keep(done, ws, optax.apply_updates(ws, updates))
         opt_state = keep(done, opt_state, new_opt)
         n_steps = n_steps + (~done).astype(jnp.int32)
-        return (ws, opt_state, done, n_steps, psnr), None
+        return (ws, opt_state, done, n_steps, psnr, iou), None
 
-      carry = (ws, opt_state, done, n_steps, psnr)
+      carry = (ws, opt_state, done, n_steps, psnr, iou)
       carry, _ = jax.lax.scan(step, carry, None, length=self.chunk_steps)
-      ws, opt_state, done, n_steps, psnr = carry
-      return _Slots(ws, opt_state, targets, done, n_steps, psnr)
+      ws, opt_state, done, n_steps, psnr, iou = carry
+      return _Slots(ws, opt_state, targets, done, n_steps, psnr, points, iou)
 
     p = jax.sharding.PartitionSpec(MESH_AXIS)
-    sharded = jax.shard_map(chunk, mesh=self.mesh, in_specs=(p, p, p, p),
+    sharded = jax.shard_map(chunk, mesh=self.mesh, in_specs=(p, p, p, p, p),
                             out_specs=p)
     return jax.jit(sharded, donate_argnums=(0,))
 
@@ -308,20 +391,23 @@ class RefillFitter:
     num = self.slots
     ws = wsp.WeightSpace.zeros(self.spec, (num,))
     opt_state = jax.vmap(optax.adam(self.lr).init)(ws)
+    coords = (jnp.zeros((num, self.num_points, self.spec.layer_sizes[0]),
+                        jnp.float32) if self.coords is None else None)
+    iou = jnp.zeros(num, jnp.float32) if self.metric == "iou" else None
     slots = _Slots(ws, opt_state, jnp.zeros((num,) + signal_shape, jnp.float32),
                    jnp.ones(num, bool), jnp.zeros(num, jnp.int32),
-                   jnp.full(num, -jnp.inf, jnp.float32))
+                   jnp.full(num, -jnp.inf, jnp.float32), coords, iou)
     return jax.device_put(slots, self._sharding)
 
   def warmup(self) -> None:
     """Compiles the device program (one chunk on empty slots)."""
-    signal_shape = (self.coords.shape[0], self.spec.layer_sizes[-1])
+    signal_shape = (self.num_points, self.spec.layer_sizes[-1])
     put = lambda x: jax.device_put(x, self._sharding)
     num = self.slots
     state = self._chunk(self._empty_slots(signal_shape),
                         put(np.zeros((num, 2), np.uint32)),
                         put(np.zeros((num,) + signal_shape, np.float32)),
-                        put(np.zeros(num, bool)))
+                        put(np.zeros(num, bool)), self._coords_arg(None))
     jax.block_until_ready(to_flat_batched(state.ws))
 
   # -- host driver ------------------------------------------------------------
@@ -335,9 +421,11 @@ class RefillFitter:
     block start while the previous block's slowest INRs finish.
 
     Args:
-      blocks: iterable of ``(keys, targets)``: ``keys`` are ``(M,)`` typed PRNG
-        keys or ``(M, 2)`` uint32 key data (e.g. :func:`inr_key_data`),
-        ``targets`` ``(M, N, d_L)`` signal values at ``coords``.
+      blocks: iterable of ``(keys, targets)`` (shared coordinates) or
+        ``(keys, targets, coords)`` (``coords=None`` at construction):
+        ``keys`` are ``(M,)`` typed PRNG keys or ``(M, 2)`` uint32 key data
+        (e.g. :func:`inr_key_data`), ``targets`` ``(M, N, d_L)`` signal values
+        at the coordinates, ``coords`` ``(M, N, d_0)``.
       progress: called with the number of INRs finished since the last call.
 
     Yields:
@@ -345,7 +433,8 @@ class RefillFitter:
     """
     blocks = iter(enumerate(blocks))
     num, d_out = self.slots, self.spec.layer_sizes[-1]
-    signal_shape = (self.coords.shape[0], d_out)
+    signal_shape = (self.num_points, d_out)
+    use_iou = self.metric == "iou"
     open_blocks: dict[int, dict] = {}
     queue: collections.deque = collections.deque()  # (block, item) pending
     owner = [None] * num  # (block, item) held by each slot
@@ -357,16 +446,17 @@ class RefillFitter:
       if exhausted:
         return False
       try:
-        index, (keys, targets) = next(blocks)
+        index, block = next(blocks)
       except StopIteration:
         exhausted = True
         return False
-      keys, targets = self._check_block(index, keys, targets, signal_shape)
+      keys, targets, coords = self._check_block(index, block, signal_shape)
       m = len(targets)
       open_blocks[index] = dict(
-          keys=keys, targets=targets, left=m,
+          keys=keys, targets=targets, coords=coords, left=m,
           result=BlockResult(np.zeros((m, self.spec.num_params), np.float32),
-                             np.zeros(m, np.float32), np.zeros(m, np.int32)))
+                             np.zeros(m, np.float32), np.zeros(m, np.int32),
+                             np.zeros(m, np.float32) if use_iou else None))
       queue.extend((index, i) for i in range(m))
       return True
 
@@ -374,6 +464,8 @@ class RefillFitter:
       replace = np.zeros(num, bool)
       key_data = np.zeros((num, 2), np.uint32)
       new_targets = np.zeros((num,) + signal_shape, np.float32)
+      new_coords = (np.zeros((num, self.num_points, self.spec.layer_sizes[0]),
+                             np.float32) if self.coords is None else None)
       for s in range(num):
         if owner[s] is not None:
           continue
@@ -384,6 +476,8 @@ class RefillFitter:
         b, i = owner[s] = queue.popleft()
         blk = open_blocks[b]
         replace[s], key_data[s], new_targets[s] = True, blk["keys"][i], blk["targets"][i]
+        if new_coords is not None:
+          new_coords[s] = blk["coords"][i]
       # Blocks with no INRs complete at once.
       for b in [b for b, blk in open_blocks.items() if blk["left"] == 0]:
         yield b, open_blocks.pop(b)["result"]
@@ -394,13 +488,15 @@ class RefillFitter:
       if state is None:
         state = self._empty_slots(signal_shape)
       put = lambda x: jax.device_put(x, self._sharding)
-      state = self._chunk(state, put(key_data), put(new_targets), put(replace))
+      state = self._chunk(state, put(key_data), put(new_targets), put(replace),
+                          self._coords_arg(new_coords))
       done = np.asarray(state.done)
       finished = [s for s in range(num) if done[s] and owner[s] is not None]
       if not finished:
         continue
       params = np.asarray(to_flat_batched(state.ws))
       psnr, steps = np.asarray(state.psnr), np.asarray(state.steps)
+      iou = np.asarray(state.iou) if use_iou else None
       for s in finished:
         b, i = owner[s]
         owner[s] = None
@@ -408,19 +504,57 @@ class RefillFitter:
         blk["result"].params[i] = params[s]
         blk["result"].psnr[i] = psnr[s]
         blk["result"].steps[i] = steps[s]
+        if use_iou:
+          blk["result"].iou[i] = iou[s]
         blk["left"] -= 1
       if progress is not None:
         progress(len(finished))
       for b in [b for b, blk in open_blocks.items() if blk["left"] == 0]:
         yield b, open_blocks.pop(b)["result"]
 
-  def fit(self, keys, targets, progress=None) -> BlockResult:
+  def fit(self, keys, targets, progress=None, coords=None) -> BlockResult:
     """Fits ``M`` INRs: ``keys`` ``(M,)`` (or ``(M, 2)`` key data), ``targets``
-    ``(M, N, d_L)``. Returns a :class:`BlockResult` in input order."""
-    ((_, result),) = list(self.fit_blocks([(keys, targets)], progress))
+    ``(M, N, d_L)`` (and ``coords`` ``(M, N, d_0)`` when the fitter has no
+    shared grid). Returns a :class:`BlockResult` in input order."""
+    block = (keys, targets) if coords is None else (keys, targets, coords)
+    ((_, result),) = list(self.fit_blocks([block], progress))
     return result
 
-  def _check_block(self, index, keys, targets, signal_shape):
+  def _coords_arg(self, coords):
+    if self.coords is not None:
+      return None
+    if coords is None:
+      coords = np.zeros((self.slots, self.num_points, self.spec.layer_sizes[0]),
+                        np.float32)
+    return jax.device_put(coords, self._sharding)
+
+  def _check_block(self, index, block, signal_shape):
+    if len(block) == 2:
+      (keys, targets), coords = block, None
+    elif len(block) == 3:
+      keys, targets, coords = block
+    else:
+      raise ValueError(f"block {index}: expected (keys, targets) or (keys, "
+                       f"targets, coords), got {len(block)} items")
+    if (coords is None) == (self.coords is None):
+      raise ValueError(
+          f"block {index}: " + ("this fitter has a shared coordinate grid; "
+                                "blocks must not bring coords" if coords is not
+                                None else "this fitter has no shared grid "
+                                "(coords=None); blocks must be (keys, targets, "
+                                "coords)"))
+    keys, targets = self._check_keys_targets(index, keys, targets, signal_shape)
+    if coords is not None:
+      coords = np.asarray(coords, np.float32)
+      want = (len(targets), self.num_points, self.spec.layer_sizes[0])
+      if coords.shape != want:
+        raise ValueError(f"block {index}: coords must be {want}, got "
+                         f"{coords.shape}")
+      if not np.all(np.isfinite(coords)):
+        raise ValueError(f"block {index}: coords contain NaN or inf")
+    return keys, targets, coords
+
+  def _check_keys_targets(self, index, keys, targets, signal_shape):
     if isinstance(keys, jax.Array) and jnp.issubdtype(keys.dtype,
                                                       jax.dtypes.prng_key):
       keys = jax.random.key_data(keys)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up of a dws_jax checkout: real Fashion-MNIST and tcmalloc (Debian
+# Idempotent set-up of a dws_jax checkout: real Fashion-MNIST, furniture models and tcmalloc (Debian
 # packages, installed when run as root), a .venv with pinned packages, dws_jax editable.
 # A second run reuses the venv and installs nothing.
 #   bash launch/setup.sh            # core + test packages
@@ -11,6 +11,10 @@ fmnist=${DWS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 packages=()
 if [ ! -e "$fmnist/train-images-idx3-ubyte.gz" ] && [ ! -e "$fmnist/train-images-idx3-ubyte" ]; then
   packages+=(dataset-fashion-mnist)
+fi
+# Real 3-D furniture models for the shape INR dataset (configs/inrs/furniture.py).
+if [ ! -d "${DWS_FURNITURE_DIR:-/usr/share/sweethome3d/furniture}" ]; then
+  packages+=(sweethome3d-furniture)
 fi
 # tcmalloc keeps XLA:CPU's step buffers mapped between steps (dws_jax/allocator.py).
 if ! compgen -G "/usr/lib/*/libtcmalloc_minimal.so.4" > /dev/null; then

@@ -76,6 +76,8 @@ SPECS = {
     "shallow": dws.WeightSpaceSpec.siren((2, 8, 1), w0=30.0),
     "deep3d": dws.WeightSpaceSpec.siren((3, 16, 12, 8, 2), w0=20.0,
                                         w0_first=7.0),
+    "rgb": dws.WeightSpaceSpec.siren((2, 16, 16, 3)),  # CIFAR-10-like
+    "occupancy": dws.WeightSpaceSpec.siren((3, 16, 16, 1)),  # 3-D shapes
 }
 
 
@@ -161,7 +163,7 @@ class ExactSymmetryTest(parameterized.TestCase):
     np.testing.assert_array_equal(np.sort(library.random_ranks(
         jax.random.key(1), 1500)), np.arange(1500))  # sort-based beyond 1024
 
-  @parameterized.parameters(*SPECS)
+  @parameterized.parameters("dwsnets", "shallow", "deep3d")
   def test_permutation_equals_permute(self, spec_name):
     spec = SPECS[spec_name]
     ws = _random_inrs(jax.random.key(0), spec, 3)
@@ -243,11 +245,19 @@ class InputSpaceTest(parameterized.TestCase):
                               jax.random.key(1), self.ws)
     rots = [np.asarray(out.weights[0][i]) @ np.linalg.pinv(
         np.asarray(self.ws.weights[0][i])) for i in range(4)]
-    for r in rots:  # counter-clockwise rotation [[c, -s], [s, c]], |theta|<=30
-      np.testing.assert_allclose(r @ r.T, np.eye(2), atol=1e-5)
-      np.testing.assert_allclose(r[0, 0], r[1, 1], atol=1e-5)
-      np.testing.assert_allclose(r[0, 1], -r[1, 0], atol=1e-5)
-      self.assertLessEqual(abs(np.degrees(np.arctan2(r[1, 0], r[0, 0]))), 30.0)
+    d = self.spec.layer_sizes[0]
+    angles = []
+    for r in rots:  # a proper rotation by at most 30 degrees
+      np.testing.assert_allclose(r @ r.T, np.eye(d), atol=1e-5)
+      self.assertAlmostEqual(float(np.linalg.det(r)), 1.0, places=4)
+      if d == 2:  # counter-clockwise [[c, -s], [s, c]]
+        np.testing.assert_allclose(r[0, 0], r[1, 1], atol=1e-5)
+        np.testing.assert_allclose(r[0, 1], -r[1, 0], atol=1e-5)
+        angles.append(abs(np.degrees(np.arctan2(r[1, 0], r[0, 0]))))
+      else:
+        angles.append(np.degrees(np.arccos(np.clip((np.trace(r) - 1) / 2, -1, 1))))
+    self.assertLessEqual(max(angles), 30.0 + 1e-3)
+    self.assertGreater(max(angles), 1.0)
     # g(x) = f(R^T x): rows x -> x @ R.
     expected = self._render_at(self.ws, [self.grid @ r for r in rots])
     np.testing.assert_allclose(_render(out, self.spec), expected, atol=1e-4)
@@ -264,9 +274,40 @@ class InputSpaceTest(parameterized.TestCase):
     expected = self._render_at(self.ws, [self.grid * si for si in s])
     np.testing.assert_allclose(_render(out, self.spec), expected, atol=1e-4)
 
-  def test_rotate_needs_2d(self):
-    with self.assertRaisesRegex(ValueError, "only 2-D"):
-      augment.rotate(SPECS["deep3d"])
+  def test_rotate_needs_2d_or_3d(self):
+    with self.assertRaisesRegex(ValueError, "only 2-D and 3-D"):
+      augment.rotate(dws.WeightSpaceSpec.siren((4, 8, 1)))
+
+
+class InputSpace3DTest(InputSpaceTest):
+  """The input-space tests on 3-D occupancy INRs (rotation about any axis)."""
+
+  def setUp(self):
+    super().setUp()
+    self.spec = SPECS["occupancy"]
+    self.ws = _random_inrs(jax.random.key(0), self.spec, 4)
+    self.grid = _grid(self.spec)
+
+  def test_rotation_axes_are_spread(self):
+    keys = jax.random.split(jax.random.key(3), 200)
+    rots = np.asarray(jax.vmap(lambda k: library.random_rotation_3d(k, 180.0))(keys))
+    # Rotation axis = the eigenvector of eigenvalue 1 (skew part of R).
+    axes = np.stack([r[2, 1] - r[1, 2] for r in rots]), np.stack(
+        [r[0, 2] - r[2, 0] for r in rots]), np.stack([r[1, 0] - r[0, 1] for r in rots])
+    axes = np.stack(axes, 1)
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    # Uniform axes (up to sign): |mean| of each |component| near 1/2.
+    np.testing.assert_allclose(np.abs(axes).mean(0), 0.5, atol=0.08)
+
+
+class InputSpaceRGBTest(InputSpaceTest):
+  """The input-space tests on 3-channel image INRs (all channels alike)."""
+
+  def setUp(self):
+    super().setUp()
+    self.spec = SPECS["rgb"]
+    self.ws = _random_inrs(jax.random.key(0), self.spec, 4)
+    self.grid = _grid(self.spec)
 
 
 class DataAgnosticTest(parameterized.TestCase):

@@ -132,6 +132,27 @@ class MatchingTest(parameterized.TestCase):
         dws_jax.render(aligned, grid, spec, sin="exact"),
         dws_jax.render(b, grid, spec, sin="exact"), atol=1e-5)
 
+  @parameterized.parameters(((2, 32, 32, 3), "host"), ((3, 32, 32, 1), "optax"),
+                            ((3, 32, 32, 1), "scipy"))
+  def test_rgb_and_3d_inrs(self, sizes, solver):
+    """Planted permutations are recovered and functions kept on the new spaces."""
+    spec = dws_jax.WeightSpaceSpec.siren(sizes)
+    k1, k2, k3 = jax.random.split(jax.random.key(sizes[0] + sizes[-1]), 3)
+    a = siren_like(k1, spec, (16,))
+    perms = matching.random_permutations(k2, spec, (16,))
+    b = dws_jax.permute(a, perms, spec)
+    res = matching.weight_matching(k3, a, b, spec, solver=solver)
+    self.assertEqual(int(is_inverse(perms, res.perms).sum()), 16)
+    other = siren_like(k3, spec, (4,))
+    res = matching.weight_matching(k1, a[:4], other, spec, solver=solver)
+    grid = dws_jax.make_grid(6 if sizes[0] == 3 else 16, sizes[0])
+    np.testing.assert_allclose(
+        dws_jax.render(dws_jax.permute(other, res.perms, spec), grid, spec,
+                       sin="exact"),
+        dws_jax.render(other, grid, spec, sin="exact"), atol=1e-5)
+    self.assertTrue(np.all(np.asarray(res.objective) >= np.asarray(
+        matching.objective(a[:4], other)) - 1e-4))
+
   @parameterized.parameters("optax", "scipy", "host")
   def test_vmap_and_unbatched_equal_loop(self, solver):
     spec = dws_jax.WeightSpaceSpec.siren((2, 8, 12, 6, 1))  # unequal widths

@@ -15,7 +15,8 @@ from dws_jax import fitting
 from dws_jax import models
 from dws_jax.data import fashion_mnist
 
-SIZES = [(2, 32, 32, 1), (2, 16, 1), (3, 8, 8, 8, 2)]
+# DWSNets INR, shallow, deep 3-D, CIFAR-10-like RGB, 3-D occupancy.
+SIZES = [(2, 32, 32, 1), (2, 16, 1), (3, 8, 8, 8, 2), (2, 16, 16, 3), (3, 16, 16, 1)]
 # Small configs keep compilation short; the defaults are checked by count.
 SMALL = {
     "dwsnet": dict(hidden_features=8, n_hidden=1, num_heads=2),

@@ -20,9 +20,13 @@ Conventions for the input-space augmentations: the augmented INR ``g`` equals
 the original INR ``f`` evaluated at transformed coordinates, ``g(x) = f(T x)``
 for every coordinate ``x`` (a row of :func:`dws_jax.make_grid`):
 
-* ``translate``: ``T x = x + t``;
-* ``rotate``: ``T x = R(theta)^T x`` with ``R`` the counter-clockwise rotation;
-* ``scale``: ``T x = s x``.
+* ``translate``: ``T x = x + t`` (``t`` has ``d_0`` entries, 2-D or 3-D);
+* ``rotate``: ``T x = R^T x`` with ``R`` the counter-clockwise rotation by
+  ``theta`` (2-D) or a rotation by ``theta`` about a random axis (3-D);
+* ``scale``: ``T x = s x`` (isotropic, any ``d_0``).
+
+Outputs: every augmentation acts on the weights only, so INRs with several
+outputs (RGB, ``d_L = 3``) are transformed as a whole, all channels alike.
 
 Randomness: scalar draws (angles, shifts, scales, quantile levels) use
 ``jax.random`` directly. Draws with one value per parameter or per neuron
@@ -323,35 +327,59 @@ def translate(spec: wsp.WeightSpaceSpec, scale: float = 0.25, *,
 
 @register("rotate", "sample")
 def rotate(spec: wsp.WeightSpaceSpec, degrees: float = 30.0) -> SampleAug:
-  """Random rotation of a 2-D INR's input: ``g(x) = f(R^T x)``.
+  """Random rotation of a 2-D or 3-D INR's input: ``g(x) = f(R^T x)``.
 
-  ``theta ~ U(-degrees, degrees)`` (in degrees),
-  ``R = [[cos, -sin], [sin, cos]]`` (counter-clockwise by ``theta``) and
-  ``W_0 <- R @ W_0`` (``W_0`` is ``(2, d_1)``), so for a row coordinate ``x``,
-  ``x @ R @ W_0 = (R^T x)^T W_0``: the image is rotated by ``-theta`` in the
-  ``(x, y)`` plane of :func:`dws_jax.make_grid`. Same as the official
-  ``RotateAugmentation`` (``einsum("ij,bjkc->bikc", R, W_0)``).
+  ``theta ~ U(-degrees, degrees)`` (in degrees) and ``W_0 <- R @ W_0``
+  (``W_0`` is ``(d_0, d_1)``), so for a row coordinate ``x``,
+  ``x @ R @ W_0 = (R^T x)^T W_0``.
+
+  * 2-D: ``R = [[cos, -sin], [sin, cos]]`` (counter-clockwise by ``theta``):
+    the image is rotated by ``-theta`` in the ``(x, y)`` plane of
+    :func:`dws_jax.make_grid`. Same as the official ``RotateAugmentation``
+    (``einsum("ij,bjkc->bikc", R, W_0)``).
+  * 3-D: ``R`` rotates by ``theta`` about an axis ``u`` uniform on the unit
+    sphere (Rodrigues: ``R = I + sin(theta) K + (1 - cos(theta)) K^2`` with
+    ``K`` the cross-product matrix of ``u``), so the rotation angle is at most
+    ``degrees`` and every axis is equally likely.
 
   Args:
-    spec: weight-space spec with ``d_0 = 2``.
+    spec: weight-space spec with ``d_0`` 2 or 3.
     degrees: maximum angle in degrees, ``>= 0`` (official: 30; DWSNets: 45).
 
   Returns:
     ``aug(key, ws) -> ws`` on one unbatched weight space.
   """
   degrees = _check_number("rotate", "degrees", degrees, 0.0)
-  if spec.layer_sizes[0] != 2:
-    raise ValueError(f"rotate: only 2-D INRs can be rotated; the spec has input "
-                     f"dimension {spec.layer_sizes[0]}")
+  d_in = spec.layer_sizes[0]
+  if d_in not in (2, 3):
+    raise ValueError(f"rotate: only 2-D and 3-D INRs can be rotated; the spec "
+                     f"has input dimension {d_in}")
 
   def aug(key: Array, ws: wsp.WeightSpace) -> wsp.WeightSpace:
     _check_sample(spec, ws, "rotate")
+    if d_in == 3:
+      return wsp.replace_leaves(
+          ws, {("weights", 0): random_rotation_3d(key, degrees, ws.dtype)
+               @ ws.weights[0]})
     theta = jax.random.uniform(key, (), ws.dtype, -degrees, degrees) * (np.pi / 180)
     c, s = jnp.cos(theta), jnp.sin(theta)
     rot = jnp.stack([jnp.stack([c, -s]), jnp.stack([s, c])])
     return wsp.replace_leaves(ws, {("weights", 0): rot @ ws.weights[0]})
 
   return aug
+
+
+def random_rotation_3d(key: Array, degrees: float, dtype=jnp.float32) -> Array:
+  """A 3x3 rotation by ``U(-degrees, degrees)`` about a uniform random axis."""
+  key_axis, key_angle = jax.random.split(key)
+  axis = jax.random.normal(key_axis, (3,), dtype)
+  axis = axis / jnp.maximum(jnp.linalg.norm(axis), 1e-12)
+  theta = jax.random.uniform(key_angle, (), dtype, -degrees, degrees) * (np.pi / 180)
+  x, y, z = axis[0], axis[1], axis[2]
+  zero = jnp.zeros((), dtype)
+  k = jnp.stack([jnp.stack([zero, -z, y]), jnp.stack([z, zero, -x]),
+                 jnp.stack([-y, x, zero])])
+  return jnp.eye(3, dtype=dtype) + jnp.sin(theta) * k + (1 - jnp.cos(theta)) * (k @ k)
 
 
 @register("scale", "sample")

@@ -18,6 +18,8 @@ import pathlib
 
 import numpy as np
 
+from dws_jax.data import sources
+
 DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
 INSTALL_HINT = ("install it with: sudo apt-get update && sudo apt-get install -y "
                 "dataset-fashion-mnist (or pass the directory holding the idx "
@@ -37,12 +39,13 @@ def default_dir() -> str:
   return os.environ.get("DWS_FASHION_MNIST_DIR", DEFAULT_DIR)
 
 
-def _find(directory: pathlib.Path, stem: str) -> pathlib.Path:
+def _find(directory: pathlib.Path, stem: str, dataset: str = "Fashion-MNIST",
+          hint: str = INSTALL_HINT) -> pathlib.Path:
   for name in (stem + ".gz", stem):
     if (directory / name).exists():
       return directory / name
   raise FileNotFoundError(
-      f"Fashion-MNIST file {stem}[.gz] not found in {directory}; {INSTALL_HINT}")
+      f"{dataset} file {stem}[.gz] not found in {directory}; {hint}")
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -85,16 +88,33 @@ def load_official(part: str, data_dir: str | None = None
   Returns:
     ``images`` float32 ``(N, 28, 28)`` in [0, 1] and ``labels`` int32 ``(N,)``.
   """
+  return load_idx_part(part, data_dir or default_dir(), "Fashion-MNIST",
+                       INSTALL_HINT)
+
+
+def load_idx_part(part: str, data_dir: str | os.PathLike, dataset: str,
+                  hint: str) -> tuple[np.ndarray, np.ndarray]:
+  """Loads ``"train"`` or ``"test"`` from MNIST-style idx files in ``data_dir``.
+
+  Args:
+    part: ``"train"`` (``train-*``) or ``"test"`` (``t10k-*``).
+    data_dir: directory holding the (optionally gzipped) idx files.
+    dataset: name used in error messages.
+    hint: where the data comes from (appended to error messages).
+
+  Returns:
+    ``images`` float32 ``(N, H, W)`` in [0, 1] and ``labels`` int32 ``(N,)``.
+  """
   if part not in _FILES:
-    raise ValueError(f"unknown Fashion-MNIST part {part!r}; expected train/test")
-  directory = pathlib.Path(data_dir or default_dir())
+    raise ValueError(f"unknown {dataset} part {part!r}; expected train/test")
+  directory = pathlib.Path(data_dir)
   if not directory.is_dir():
     raise FileNotFoundError(
-        f"Fashion-MNIST directory {directory} does not exist; {INSTALL_HINT}")
-  images = read_idx(_find(directory, _FILES[part][0]))
-  labels = read_idx(_find(directory, _FILES[part][1]))
+        f"{dataset} directory {directory} does not exist; {hint}")
+  images = read_idx(_find(directory, _FILES[part][0], dataset, hint))
+  labels = read_idx(_find(directory, _FILES[part][1], dataset, hint))
   if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-    raise ValueError(f"Fashion-MNIST {part}: images {images.shape} and labels "
+    raise ValueError(f"{dataset} {part}: images {images.shape} and labels "
                      f"{labels.shape} do not match")
   return images.astype(np.float32) / 255.0, labels.astype(np.int32)
 
@@ -106,16 +126,7 @@ def split_indices(labels: np.ndarray, val_per_class: int = VAL_PER_CLASS,
   Returns:
     ``(train_idx, val_idx)``, sorted int arrays into the official train set.
   """
-  rank = np.empty(len(labels), np.int64)
-  rank[np.random.default_rng(seed).permutation(len(labels))] = np.arange(len(labels))
-  val = []
-  for c in np.unique(labels):
-    members = np.flatnonzero(labels == c)
-    val.append(members[np.argsort(rank[members], kind="stable")[:val_per_class]])
-  val_idx = np.sort(np.concatenate(val))
-  train_mask = np.ones(len(labels), bool)
-  train_mask[val_idx] = False
-  return np.flatnonzero(train_mask), val_idx
+  return sources.split_indices(labels, val_per_class, seed)
 
 
 def load_split(split: str, data_dir: str | None = None
@@ -133,3 +144,14 @@ def load_split(split: str, data_dir: str | None = None
   train_idx, val_idx = split_indices(labels)
   idx = train_idx if split == "train" else val_idx
   return images[idx], labels[idx]
+
+
+def _load_objects(split: str, data_dir: str | None, options) -> sources.Objects:
+  del options
+  return sources.ImageObjects(*load_split(split, data_dir))
+
+
+SOURCES = {"fashion_mnist": sources.Source(
+    name="fashion_mnist", kind="image", input_dim=2, output_dim=1,
+    class_names=CLASS_NAMES, load=_load_objects, default_dir=default_dir,
+    split_rule=__doc__.strip(), resolution=(28, 28))}

@@ -1,6 +1,11 @@
 # Copyright 2026 The dws_jax Authors.
 # SPDX-License-Identifier: Apache-2.0
-"""INR datasets: fit SIRENs to real images, store them as tfds ArrayRecord.
+"""INR datasets: fit SIRENs to real images or shapes, store them as tfds ArrayRecord.
+
+The objects come from a registered source (:mod:`dws_jax.data.sources`,
+``config.source``): images (Fashion-MNIST, MNIST, CIFAR-10; PSNR early stop)
+or 3-D shapes (ModelNet40/10, furniture; occupancy INRs with an IoU early stop,
+``config.fit.metric = "iou"``).
 
 :func:`generate` fits one INR per (object, view) of each split with the slot
 refill engine (:class:`dws_jax.fitting.RefillFitter`) and writes a directory::
@@ -16,7 +21,7 @@ refill engine (:class:`dws_jax.fitting.RefillFitter`) and writes a directory::
 
 Every record has ``params`` (``(P,)`` float32, ``WeightSpaceSpec.flat_layout``
 order, :func:`dws_jax.to_flat`), ``label``, ``object_id`` (index of the image in
-its split), ``view``, ``psnr`` and ``steps``. Records are ordered view-major
+its split), ``view``, ``psnr`` and ``steps`` (and ``iou`` for occupancy INRs). Records are ordered view-major
 (all objects' view 0, then view 1, ...), objects ascending, so the first ``K``
 views of a split are its first ``K * num_objects`` records.
 
@@ -53,7 +58,7 @@ from dws_jax import config_utils
 from dws_jax import fitting
 from dws_jax import siren
 from dws_jax import weight_space as wsp
-from dws_jax.data import fashion_mnist
+from dws_jax.data import sources
 
 FORMAT_VERSION = 1
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
@@ -63,11 +68,15 @@ SHARD_DIR = "shards"
 TFDS_DIR = "tfds"
 TFDS_NAME = "inr_dataset"
 TFDS_VERSION = "1.0.0"
-SOURCES = ("fashion_mnist",)
+SOURCES = tuple(sources.MODULES)
 # Config keys that only change speed, not results (beyond float rounding):
 # they may differ between a run and its resumption.
 RUNTIME_KEYS = ("data_dir", "fit.chunk_steps", "fit.slots_per_device",
                 "host_devices", "picture")
+# Config keys added after format 1 and their values when absent: a key at
+# this value is left out of the identity, so a directory made before the key
+# existed is still the same dataset.
+IDENTITY_DEFAULTS = {"fit.metric": "psnr"}
 
 
 class InrSplit(NamedTuple):
@@ -80,6 +89,7 @@ class InrSplit(NamedTuple):
     views: ``(M,)`` int32 view index.
     psnr: ``(M,)`` float32 final PSNR (dB).
     steps: ``(M,)`` int32 fitting steps.
+    iou: ``(M,)`` float32 final occupancy IoU (occupancy INRs), else None.
   """
 
   ws: wsp.WeightSpace
@@ -88,6 +98,7 @@ class InrSplit(NamedTuple):
   views: jax.Array
   psnr: jax.Array
   steps: jax.Array
+  iou: jax.Array | None = None
 
 
 # -----------------------------------------------------------------------------
@@ -106,7 +117,8 @@ def _identity(config: dict[str, Any], source_sha: str) -> dict[str, Any]:
   """The config keys that define the data (everything but RUNTIME_KEYS)."""
   flat = config_utils.flatten(config)
   kept = {k: v for k, v in flat.items()
-          if not any(k == r or k.startswith(r + ".") for r in RUNTIME_KEYS)}
+          if not any(k == r or k.startswith(r + ".") for r in RUNTIME_KEYS)
+          and not (k in IDENTITY_DEFAULTS and v == IDENTITY_DEFAULTS[k])}
   kept["source.sha256"] = source_sha
   kept["format_version"] = FORMAT_VERSION
   return kept
@@ -130,10 +142,25 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if config.inr.init not in siren.INITS:
     raise ValueError(f"config.inr.init={config.inr.init!r}; expected one of "
                      f"{siren.INITS}")
+  source = sources.get(config.source)
   spec = spec_from_config(config)
-  if spec.layer_sizes[0] != 2:
-    raise ValueError("image INRs take 2-D coordinates: config.inr.layer_sizes "
-                     f"must start with 2, got {spec.layer_sizes}")
+  if spec.layer_sizes[0] != source.input_dim:
+    raise ValueError(f"{source.kind} INRs of {source.name} take "
+                     f"{source.input_dim}-D coordinates: config.inr.layer_sizes "
+                     f"must start with {source.input_dim}, got {spec.layer_sizes}")
+  if spec.layer_sizes[-1] != source.output_dim:
+    raise ValueError(f"INRs of {source.name} have {source.output_dim} output(s): "
+                     f"config.inr.layer_sizes must end with {source.output_dim}, "
+                     f"got {spec.layer_sizes}")
+  metric = _metric(config)
+  if metric not in fitting.METRICS:
+    raise ValueError(f"config.fit.metric={metric!r}; expected one of "
+                     f"{fitting.METRICS}")
+  if metric == "iou" and not 0 <= config.fit.get("target_iou", -1) <= 1:
+    raise ValueError("config.fit.metric='iou' needs config.fit.target_iou in "
+                     f"[0, 1], got {config.fit.get('target_iou')!r}")
+  if source.kind == "shape" and metric != "iou":
+    raise ValueError(f"shape source {source.name} needs config.fit.metric='iou'")
   for name in ("max_steps", "chunk_steps", "slots_per_device"):
     if int(config.fit[name]) < 1:
       raise ValueError(f"config.fit.{name} must be >= 1, got {config.fit[name]}")
@@ -159,12 +186,20 @@ def select_objects(labels: np.ndarray, cap: int) -> np.ndarray:
   return np.sort(order[:cap])
 
 
+def _metric(config) -> str:
+  return config.fit.get("metric", IDENTITY_DEFAULTS["fit.metric"])
+
+
 class _SplitPlan(NamedTuple):
   name: str
-  images: np.ndarray  # (num_objects, H, W) float32, the selected objects
-  labels: np.ndarray  # (num_objects,)
+  objects: sources.Objects  # all objects of the split
+  labels: np.ndarray  # (num_objects,) of the selected objects
   object_ids: np.ndarray  # (num_objects,) index into the split
   views: int
+
+  def signals(self, pos: np.ndarray):
+    """``(coords or None, targets)`` of the selected objects at ``pos``."""
+    return self.objects.signals(self.object_ids[pos])
 
   @property
   def num_records(self) -> int:
@@ -177,19 +212,24 @@ class _SplitPlan(NamedTuple):
     return rec % n, rec // n
 
 
+def _load_split(config, split: str) -> sources.Objects:
+  source = sources.get(config.source)
+  return source.load(split, config.data_dir, config.get("shape"))
+
+
 def _load_source(config) -> tuple[dict[str, _SplitPlan], str]:
-  """Loads the images of every split (raises on missing/corrupt files)."""
+  """Loads the objects of every split (raises on missing/corrupt files)."""
   plans, digest = {}, hashlib.sha256()
   caps = {"train": config.objects, "val": config.val_objects,
           "test": config.test_objects}
   for split in config.splits:
-    images, labels = fashion_mnist.load_split(split, config.data_dir)
+    objects = _load_split(config, split)
     digest.update(split.encode())
-    digest.update(np.ascontiguousarray(images).tobytes())
-    digest.update(np.ascontiguousarray(labels).tobytes())
+    objects.fingerprint(digest)
+    labels = objects.labels
     ids = select_objects(labels, int(caps[split]))
     views = int(config.views) if split == "train" else 1
-    plans[split] = _SplitPlan(split, images[ids], labels[ids], ids.astype(np.int32),
+    plans[split] = _SplitPlan(split, objects, labels[ids], ids.astype(np.int32),
                               views)
   return plans, digest.hexdigest()
 
@@ -212,6 +252,7 @@ def _shard_names(plan: _SplitPlan, shard_size: int) -> list[tuple[str, int, int]
 def _metadata(config, plans, source_sha) -> dict[str, Any]:
   spec = spec_from_config(config)
   cfg = config_utils.to_dict(config)
+  source = sources.get(config.source)
   return {
       "format_version": FORMAT_VERSION,
       "config": cfg,
@@ -223,11 +264,16 @@ def _metadata(config, plans, source_sha) -> dict[str, Any]:
                        "offset": e.offset} for e in spec.flat_layout],
       "num_params": spec.num_params,
       "source": {"name": config.source,
-                 "data_dir": str(config.data_dir or fashion_mnist.default_dir()),
+                 "kind": source.kind,
+                 "data_dir": str(config.data_dir or source.default_dir()),
                  "sha256": source_sha,
-                 "split_rule": fashion_mnist.__doc__.strip(),
+                 "split_rule": source.split_rule,
                  "object_selection": select_objects.__doc__.strip().splitlines()[0],
-                 "pixels": "float32 in [0, 1] (uint8 / 255)"},
+                 "pixels" if source.kind == "image" else "values":
+                     source.value_range,
+                 "class_names": list(source.class_names),
+                 "num_classes": source.num_classes},
+      "metric": _metric(config),
       "key_rule": "fold_in(fold_in(fold_in(key(seed), split_id), object_id), view)",
       "seed": int(config.seed),
       "split_ids": SPLIT_IDS,
@@ -328,11 +374,21 @@ def make_fitter(config, mesh: jax.sharding.Mesh | None = None
   """The :class:`~dws_jax.fitting.RefillFitter` of ``config`` (all local devices)."""
   mesh = fitting.local_mesh() if mesh is None else mesh
   fit = config.fit
+  source = sources.get(config.source)
+  if source.kind == "image":
+    coords, num_points = siren.make_grid(source.resolution), None
+  else:
+    from dws_jax.data import shapes  # pylint: disable=g-import-not-at-top
+    coords = None
+    num_points = shapes.ShapeOptions.from_config(config.get("shape")).num_points
+  metric = _metric(config)
   return fitting.RefillFitter(
-      spec_from_config(config), siren.make_grid(28), lr=fit.lr,
+      spec_from_config(config), coords, lr=fit.lr,
       init=config.inr.init, max_steps=fit.max_steps, target_psnr=fit.target_psnr,
       chunk_steps=fit.chunk_steps, slots=fit.slots_per_device * mesh.devices.size,
-      sin=fit.sin, mesh=mesh)
+      sin=fit.sin, mesh=mesh, metric=metric,
+      target_iou=fit.get("target_iou", 0.0) if metric == "iou" else 0.95,
+      num_points=num_points)
 
 
 def _check_existing(out_dir: pathlib.Path, meta: dict[str, Any]) -> bool:
@@ -412,7 +468,8 @@ def generate(config: ml_collections.ConfigDict, out_dir: str | os.PathLike, *,
         pos, views = plan.jobs(start, stop)
         keys = fitting.inr_key_data(config.seed, SPLIT_IDS[plan.name],
                                     plan.object_ids[pos], views)
-        yield keys, plan.images[pos].reshape(len(pos), -1, 1)
+        coords, targets = plan.signals(pos)
+        yield (keys, targets) if coords is None else (keys, targets, coords)
 
     runtime = {k: v for k, v in config_utils.flatten(config_utils.to_dict(config)).items()
                if any(k == r or k.startswith(r + ".") for r in RUNTIME_KEYS)}
@@ -425,6 +482,8 @@ def generate(config: ml_collections.ConfigDict, out_dir: str | os.PathLike, *,
                   "object_id": plan.object_ids[pos].astype(np.int32),
                   "view": views.astype(np.int32), "psnr": result.psnr,
                   "steps": result.steps}
+        if result.iou is not None:
+          arrays["iou"] = result.iou
         _write_shard(out_dir, name, arrays,
                      {"split": plan.name, "start": start, "stop": stop,
                       "runtime": runtime, "time": time.time()})
@@ -455,21 +514,29 @@ def _iter_split(out_dir: pathlib.Path, meta: dict[str, Any], split: str
 
 
 def _summarize(out_dir: pathlib.Path, meta: dict[str, Any]) -> dict[str, Any]:
-  target = meta["config"]["fit"]["target_psnr"]
+  metric = meta.get("metric", "psnr")
+  fit = meta["config"]["fit"]
+  target = fit["target_iou"] if metric == "iou" else fit["target_psnr"]
   summary = {}
   for split in meta["splits"]:
     parts = list(_iter_split(out_dir, meta, split))
     psnr = np.concatenate([p["psnr"] for p in parts])
     steps = np.concatenate([p["steps"] for p in parts])
+    score = np.concatenate([p[metric] for p in parts])
     summary[split] = {
         "num_inrs": int(len(psnr)),
         "psnr_mean": float(np.mean(psnr)) if len(psnr) else None,
         "psnr_median": float(np.median(psnr)) if len(psnr) else None,
         "psnr_min": float(np.min(psnr)) if len(psnr) else None,
-        "fraction_reached_target": float(np.mean(psnr >= target)) if len(psnr) else None,
+        "fraction_reached_target": float(np.mean(score >= target)) if len(psnr) else None,
         "steps_mean": float(np.mean(steps)) if len(psnr) else None,
         "steps_max": int(np.max(steps)) if len(psnr) else None,
     }
+    if metric == "iou":
+      summary[split].update({
+          "iou_mean": float(np.mean(score)) if len(psnr) else None,
+          "iou_median": float(np.median(score)) if len(psnr) else None,
+          "iou_min": float(np.min(score)) if len(psnr) else None})
   atomic_write(out_dir / SUMMARY_FILE, (json.dumps(summary, indent=1) + "\n").encode())
   return summary
 
@@ -492,17 +559,20 @@ class InrDataset(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     meta = read_metadata(self._shard_root) if self._shard_root else None
     num_params = meta["num_params"] if meta else None
+    features = {
+        "params": tfds.features.Tensor(shape=(num_params,), dtype=np.float32),
+        "label": tfds.features.Tensor(shape=(), dtype=np.int32),
+        "object_id": tfds.features.Tensor(shape=(), dtype=np.int32),
+        "view": tfds.features.Tensor(shape=(), dtype=np.int32),
+        "psnr": tfds.features.Tensor(shape=(), dtype=np.float32),
+        "steps": tfds.features.Tensor(shape=(), dtype=np.int32),
+    }
+    if meta and meta.get("metric") == "iou":
+      features["iou"] = tfds.features.Tensor(shape=(), dtype=np.float32)
     return tfds.core.DatasetInfo(
         builder=self,
         description="SIREN INRs fitted by dws_jax; see metadata.json beside tfds/.",
-        features=tfds.features.FeaturesDict({
-            "params": tfds.features.Tensor(shape=(num_params,), dtype=np.float32),
-            "label": tfds.features.Tensor(shape=(), dtype=np.int32),
-            "object_id": tfds.features.Tensor(shape=(), dtype=np.int32),
-            "view": tfds.features.Tensor(shape=(), dtype=np.int32),
-            "psnr": tfds.features.Tensor(shape=(), dtype=np.float32),
-            "steps": tfds.features.Tensor(shape=(), dtype=np.int32),
-        }),
+        features=tfds.features.FeaturesDict(features),
         supervised_keys=("params", "label"),
         disable_shuffling=True,
     )
@@ -515,11 +585,12 @@ class InrDataset(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self, split):
     root = pathlib.Path(self._shard_root)
     meta = read_metadata(root)
+    keys = ("params", "label", "object_id", "view", "psnr", "steps") + (
+        ("iou",) if meta.get("metric") == "iou" else ())
     index = 0
     for part in _iter_split(root, meta, split):
       for i in range(len(part["params"])):
-        yield index, {k: part[k][i] for k in
-                      ("params", "label", "object_id", "view", "psnr", "steps")}
+        yield index, {k: part[k][i] for k in keys}
         index += 1
 
 
@@ -636,7 +707,8 @@ def load_inr_split(data_dir: str | os.PathLike, split: str, views: int = 1, *,
                   put(rec["object_id"].astype(np.int32)),
                   put(rec["view"].astype(np.int32)),
                   put(rec["psnr"].astype(np.float32)),
-                  put(rec["steps"].astype(np.int32)))
+                  put(rec["steps"].astype(np.int32)),
+                  put(rec["iou"].astype(np.float32)) if "iou" in rec else None)
 
 
 HELDOUT_SPLIT = "heldout_view"
@@ -690,20 +762,23 @@ def load_for_training(data_dir: str | os.PathLike, views: int = 1, *,
       idx = np.flatnonzero(np.tile(keep, hi - lo)) + lo * num
       splits[name] = steps.Split(s.ws[idx], s.labels[idx])
   num_classes = int(max(int(jnp.max(s.labels)) for s in splits.values()) + 1)
-  num_classes = max(num_classes, 10 if meta["source"]["name"] == "fashion_mnist"
-                    else num_classes)
+  known = meta["source"].get("num_classes")
+  if known is None and meta["source"]["name"] in sources.MODULES:
+    known = sources.get(meta["source"]["name"]).num_classes
+  num_classes = max(num_classes, known or num_classes)
   return train.InrData(splits, spec_from_metadata(meta), num_classes)
 
 
 def refit(config: ml_collections.ConfigDict, split: str, object_id: int,
           view: int, mesh: jax.sharding.Mesh | None = None
           ) -> fitting.BlockResult:
-  """Regenerates one INR alone (same key and image as in the dataset)."""
+  """Regenerates one INR alone (same key and signal as in the dataset)."""
   validate_config(config)
-  images, _ = fashion_mnist.load_split(split, config.data_dir)
-  if not 0 <= object_id < len(images):
+  objects = _load_split(config, split)
+  if not 0 <= object_id < len(objects):
     raise ValueError(f"object_id {object_id} out of range for {split} "
-                     f"({len(images)} images)")
+                     f"({len(objects)} objects)")
   keys = fitting.inr_key_data(config.seed, SPLIT_IDS[split], [object_id], [view])
   fitter = make_fitter(config, mesh)
-  return fitter.fit(keys, images[object_id][None].reshape(1, -1, 1))
+  coords, targets = objects.signals(np.array([object_id]))
+  return fitter.fit(keys, targets, coords=coords)
