@@ -8,8 +8,6 @@ import json
 import os
 from typing import Any, Iterable
 
-import numpy as np
-
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -27,7 +25,9 @@ class MetricWriter:
 
   On resume from ``step``, records written after ``step`` (by the run that was
   interrupted) are dropped from the JSON lines, and TensorBoard is told to
-  purge them, so the log equals that of an uninterrupted run.
+  purge them, so the log equals that of an uninterrupted run. A run resumed
+  at step 0 starts over, so it drops every record (including those logged at
+  step 0, before the first step).
   """
 
   def __init__(self, workdir: str, resume_step: int = 0, enabled: bool = True):
@@ -36,7 +36,8 @@ class MetricWriter:
     self._tb = None
     if not enabled:
       return
-    kept = [r for r in read_metrics(workdir) if r["step"] <= resume_step]
+    kept = ([r for r in read_metrics(workdir) if r["step"] <= resume_step]
+            if resume_step else [])
     tmp = self._path + ".tmp"
     with open(tmp, "w") as f:
       f.writelines(json.dumps(r) + "\n" for r in kept)
@@ -71,16 +72,18 @@ def plot_curves(records: Iterable[dict[str, Any]], path: str,
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
-  epochs = [r for r in records if "epoch" in r and "val_accuracy" in r]
-  if not epochs:
+  # Epoch records; some may lack val/test (contrastive runs probe every few).
+  epochs = [r for r in records if r.get("epoch") and (
+      "val_accuracy" in r or "train_loss" in r)]
+  if not any("val_accuracy" in r for r in epochs):
     return
-  x = np.array([r["epoch"] for r in epochs])
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
   for split in ("train", "val", "test"):
     for ax, metric in zip(axes, ("loss", "accuracy")):
       key = f"{split}_{metric}"
-      if key in epochs[0]:
-        ax.plot(x, [r[key] for r in epochs], label=split)
+      points = [(r["epoch"], r[key]) for r in epochs if key in r]
+      if points:
+        ax.plot(*zip(*points), label=split)
   for ax, metric in zip(axes, ("loss", "accuracy")):
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)

@@ -37,9 +37,31 @@ partners uniformly from it, with replacement.
 negation on the anchor (the registered sample augmentations, official
 defaults 0.25, 0.32, 0.5), then alignment MixUp with a raw partner.
 
-All four are registered in :mod:`dws_jax.augment.registry` as kind
-``"batch"`` (with the aliases ``mixup_and_perm`` and ``rebasin``) when this
-module is imported.
+Self-MixUp (label-free; for self-supervised learning). ``self_mixup``,
+``self_mixup_perm`` and ``self_mixup_aligned`` (alias ``self_rebasin``) mix
+each INR with another *neural view of the same object*,
+
+    theta = theta_a + (1 - alpha) * (T(theta_b) - theta_a)
+
+(the MixUp formula, written so that ``theta_b == theta_a`` gives ``theta_a``
+exactly), with ``T`` as above and labels left as they are (the object does
+not change). The partner ``theta_b`` is
+
+* another fitted view of the same object, when the caller passes
+  ``view_partners`` (the trainer does when training on several views: row
+  ``i`` is a view of the object of row ``i``, drawn from the *other* trained
+  views);
+* otherwise an augmented copy of the INR itself, ``copy_aug(theta_a)``: by
+  default one augmentation drawn uniformly from the paper's list without
+  label smoothing, as the official ``self_rebasin`` (which then aligns the
+  copy back to ``theta_a``: ``self_mixup_aligned``).
+
+``source="copy"`` always uses the copy. Unlike the official ``self_rebasin``,
+labels are not mixed with an unrelated sample's (paper.md §4).
+
+All are registered in :mod:`dws_jax.augment.registry` as kind ``"batch"``
+(with the aliases ``mixup_and_perm``, ``rebasin`` and ``self_rebasin``) when
+this module is imported; the self-MixUp variants with ``uses_labels=False``.
 """
 
 from __future__ import annotations
@@ -54,6 +76,7 @@ import numpy as np
 
 from dws_jax import matching
 from dws_jax import weight_space as wsp
+from dws_jax.augment import builder
 from dws_jax.augment import registry
 
 Array = jax.Array
@@ -62,6 +85,10 @@ Pool = tuple[wsp.WeightSpace, Array]
 ALPHA_DISTS = ("uniform", "beta")
 VARIANTS = ("vanilla", "perm", "aligned")
 COMBINE_ANCHOR_AUGS = ("translate", "gaussian_noise", "siren_negation")
+# The official self_rebasin's copy: one of name2aug without label smoothing.
+SELF_COPY_AUG = ("random_choice(translate, rotate, scale, gaussian_noise, "
+                 "dropout, quantile, siren_negation, siren_bias)")
+SELF_SOURCES = ("auto", "copy")
 
 
 # -- building blocks -------------------------------------------------------------
@@ -358,6 +385,77 @@ def batch_mixup(key: Array, ws: wsp.WeightSpace, labels: Array,
   return interpolate(alpha, ws, ws_b), mix_labels(alpha, labels, y_b)
 
 
+def batch_self_mixup(key: Array, ws: wsp.WeightSpace, labels: Array | None,
+                     spec: wsp.WeightSpaceSpec, *, variant: str = "aligned",
+                     copy_aug: Callable | None = None,
+                     view_partners: wsp.WeightSpace | None = None,
+                     alpha_dist: str = "uniform", beta_alpha: float = 1.0,
+                     solver: str = "auto", max_iter: int = 100,
+                     lap_threads: int = 0
+                     ) -> tuple[wsp.WeightSpace, Array | None]:
+  """Label-free MixUp of every INR with a view of the same object.
+
+  ``theta = theta_a + (1 - alpha) * (T(theta_b) - theta_a)`` per sample (see
+  the module docstring), with one ``alpha`` per sample.
+
+  Args:
+    key: PRNG key.
+    ws: batch of weight spaces, leaves ``(B, ...)``.
+    labels: soft labels ``(B, C)`` or None; returned unchanged.
+    spec: weight-space spec.
+    variant: ``"vanilla"`` (``T`` = identity), ``"perm"`` (a random
+      hidden-neuron permutation) or ``"aligned"`` (weight matching to
+      ``theta_a``).
+    copy_aug: ``copy_aug(key, ws (B, ...)) -> ws``, e.g. a built
+      :class:`~dws_jax.augment.Augmentation`: makes the partners when
+      ``view_partners`` is None.
+    view_partners: partners ``(B, ...)``: row ``i`` another fitted view of the
+      object of row ``i``.
+    alpha_dist, beta_alpha: distribution of ``alpha`` (see :func:`mixup`).
+    solver, max_iter, lap_threads: weight matching options for ``"aligned"``.
+
+  Returns:
+    ``(ws, labels)``: the mixed batch ``(B, ...)`` and ``labels`` as given.
+  """
+  if variant not in VARIANTS:
+    raise ValueError(f"unknown self-MixUp variant {variant!r}; expected one of "
+                     f"{VARIANTS}")
+  _check_alpha(alpha_dist, beta_alpha, "batch_self_mixup")
+  spec.validate(ws, batch_ndim=1, name="batch_self_mixup(ws)")
+  num = ws.batch_shape[0]
+  k_copy, k_pairs, k_match = jax.random.split(key, 3)
+  ref = jax.tree.leaves(ws)[0]
+  if view_partners is None:
+    if copy_aug is None:
+      raise ValueError("batch_self_mixup needs view_partners or copy_aug")
+    partners = copy_aug(k_copy, ws)
+    partners = partners[0] if isinstance(partners, tuple) else partners
+  else:
+    spec.validate(view_partners, batch_ndim=1,
+                  name="batch_self_mixup(view_partners)")
+    if view_partners.batch_shape != ws.batch_shape:
+      raise ValueError(f"batch_self_mixup: view_partners have batch "
+                       f"{view_partners.batch_shape}, ws has {ws.batch_shape}")
+    partners = view_partners
+  partners = _like_batch(partners, ref)
+  pair_keys = _like_batch(jax.random.split(k_pairs, num), ref)
+  k_alpha, k_perm = jax.vmap(jax.random.split, out_axes=1)(pair_keys)
+  alpha = jax.vmap(lambda k: sample_alpha(
+      k, alpha_dist=alpha_dist, beta_alpha=beta_alpha))(k_alpha)
+  if variant == "perm":
+    partners = jax.vmap(lambda k, b: wsp.permute(
+        b, matching.random_permutations(k, spec), spec))(k_perm, partners)
+  elif variant == "aligned":
+    partners, _ = matching.align(k_match, ws, partners, spec, solver=solver,
+                                 max_iter=max_iter, lap_threads=lap_threads)
+
+  def mix(a, b):
+    w = (1 - alpha).reshape((-1,) + (1,) * (a.ndim - 1)).astype(a.dtype)
+    return a + w * (b - a)
+
+  return jax.tree.map(mix, ws, partners), labels
+
+
 # -- registry --------------------------------------------------------------------
 
 
@@ -535,6 +633,76 @@ def combine_factory(spec: wsp.WeightSpaceSpec, *,
                         lap_threads=int(lap_threads), anchor_aug=anchor_aug)
 
 
+def _self_factory(variant: str, name: str):
+  """Registry factory of one self-MixUp variant."""
+
+  def factory(spec: wsp.WeightSpaceSpec, copy_aug: Any = SELF_COPY_AUG, *,
+              source: str = "auto", alpha_dist: str = "uniform",
+              beta_alpha: float = 1.0, solver: str = "auto",
+              max_iter: int = 100, lap_threads: int = 0) -> registry.BatchAug:
+    _check_alpha(alpha_dist, beta_alpha, name)
+    if source not in SELF_SOURCES:
+      raise ValueError(f"{name}: unknown source {source!r}; expected one of "
+                       f"{SELF_SOURCES} (auto: other fitted views when given, "
+                       "else an augmented copy)")
+    if variant == "aligned":
+      matching.check_options(solver, max_iter, lap_threads, name)
+    copy = builder.build(copy_aug, spec)
+    if copy.kinds - {"sample"}:
+      raise ValueError(f"{name}: copy_aug={copy_aug!r} must be made of sample "
+                       f"augmentations (it has {sorted(copy.kinds)} stages)")
+
+    def fn(key: Array, ws: wsp.WeightSpace, labels: Array | None,
+           view_partners: wsp.WeightSpace | None = None):
+      return batch_self_mixup(
+          key, ws, labels, spec, variant=variant, copy_aug=copy,
+          view_partners=view_partners if source == "auto" else None,
+          alpha_dist=alpha_dist, beta_alpha=beta_alpha, solver=solver,
+          max_iter=int(max_iter), lap_threads=int(lap_threads))
+
+    fn.__name__ = name
+    fn.takes_view_partners = source == "auto"  # read by augment.build
+    return fn
+
+  factory.__name__ = f"{name}_factory"
+  factory.__doc__ = f"""Registry factory of label-free {variant} self-MixUp (``"{name}"``).
+
+  Args:
+    spec: weight-space spec.
+    copy_aug: augmentation (string or config of sample augmentations) making
+      the partner from the INR itself when no other view is given; default
+      :data:`SELF_COPY_AUG`, the official ``self_rebasin``'s.
+    source: ``"auto"`` (other fitted views when the caller passes them, else
+      the copy) or ``"copy"`` (always the copy).
+    alpha_dist, beta_alpha: as :func:`mixup_factory`.
+    solver, max_iter, lap_threads: weight matching options (``aligned`` only).
+
+  Returns:
+    ``fn(key, ws (B, ...), labels (B, C) or None[, view_partners]) ->
+    (ws, labels)``.
+  """
+  return factory
+
+
+self_mixup_factory = _self_factory("vanilla", "self_mixup")
+self_mixup_perm_factory = _self_factory("perm", "self_mixup_perm")
+self_mixup_aligned_factory = _self_factory("aligned", "self_mixup_aligned")
+
+# Label-free alternative of every label-using MixUp variant.
+SELF_ALTERNATIVES = {
+    "mixup": "self_mixup", "mixup_perm": "self_mixup_perm",
+    "mixup_and_perm": "self_mixup_perm", "mixup_aligned": "self_mixup_aligned",
+    "rebasin": "self_mixup_aligned",
+    "combine": "translate|gaussian_noise|siren_negation|self_mixup_aligned",
+}
+
+SELF_REGISTERED = {
+    "self_mixup": self_mixup_factory,
+    "self_mixup_perm": self_mixup_perm_factory,
+    "self_mixup_aligned": self_mixup_aligned_factory,
+    "self_rebasin": self_mixup_aligned_factory,
+}
+
 REGISTERED = {
     "mixup": mixup_factory,
     "mixup_perm": mixup_perm_factory,
@@ -546,3 +714,5 @@ REGISTERED = {
 
 for _name, _factory in REGISTERED.items():
   registry.register(_name, "batch")(_factory)
+for _name, _factory in SELF_REGISTERED.items():
+  registry.register(_name, "batch", uses_labels=False)(_factory)

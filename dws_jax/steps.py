@@ -84,6 +84,9 @@ def _mesh_context(mesh: jax.sharding.Mesh | None):
   return jax.sharding.use_abstract_mesh(mesh.abstract_mesh)
 
 
+mesh_context = _mesh_context  # for the steps of other tasks (contrastive.py)
+
+
 def make_train_step(*, apply_fn: Callable, tx: optax.GradientTransformation,
                     aug_fn: Callable | None, num_classes: int, batch_size: int,
                     mesh: jax.sharding.Mesh | None = None,

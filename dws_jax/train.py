@@ -8,6 +8,11 @@ axis); each jitted step gathers its batch, augments it and updates with optax
 keeps the best-val checkpoint (latest of ties) and the latest checkpoint, and
 logs metrics. Rerunning the same command on the same workdir resumes exactly:
 data order and random draws are pure functions of ``(seed, step)``.
+
+``config.task = "contrastive"`` trains the same way without labels
+(:mod:`dws_jax.contrastive`): NT-Xent on two augmented views, and a linear
+probe and k-NN on frozen embeddings at step 0, every ``probe.every_epochs``
+epochs and at the end in place of the val/test evaluation.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import tqdm
 
 from dws_jax import checkpointing
 from dws_jax import config_utils
+from dws_jax import contrastive
 from dws_jax import metric_writers
 from dws_jax import optim
 from dws_jax import parallel
@@ -213,6 +219,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   Returns:
     The summary dict (also written to ``workdir/summary.json``).
   """
+  contrastive_run = contrastive.task_of(config) == "contrastive"
+  if contrastive_run:
+    contrastive.check_config(config)
   prepare_workdir(config, workdir, overwrite)
   is_main = jax.process_index() == 0
   mesh = parallel.make_mesh(config.num_devices)
@@ -227,9 +236,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   steps_per_epoch = config.get("epoch_steps", 0) or num_train // config.batch_size
   total_steps = steps_per_epoch * config.num_epochs
   eval_splits = EVAL_SPLITS + ((HELDOUT_SPLIT,) if HELDOUT_SPLIT in data.splits
-                               else ())
+                               and not contrastive_run else ())
 
   model = build_model(config, spec, num_classes)
+  if contrastive_run:
+    model = contrastive.wrap_model(config, model)
   aug_fn = build_augmentation(config, spec, num_classes)
   tx = optim.make_optimizer(config.optim)
   key = jax.random.key(config.seed)
@@ -278,15 +289,26 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   eval_data = {name: _eval_chunks(data.splits[name], _round_up(
       min(config.eval_batch_size, data.splits[name].ws.batch_shape[0]),
       num_devices), mesh) for name in eval_splits}
+  if contrastive_run:
+    make_step = lambda **kw: contrastive.make_train_step(
+        temperature=config.contrastive.temperature,
+        num_views=config.data.views, **kw)
+    make_eval = lambda num_classes, **kw: contrastive.make_embed_step(**kw)
+    num_objects = num_train // config.data.views
+    probe_train = jax.tree.map(lambda x: x[:num_objects],
+                               data.splits["train"])  # view 0 of each object
+    eval_data["probe_train"] = _eval_chunks(probe_train, _round_up(
+        min(config.eval_batch_size, num_objects), num_devices), mesh)
+  else:
+    make_step = lambda **kw: steps.make_train_step(num_classes=num_classes,
+                                                   **kw)
+    make_eval = steps.make_eval_step
   train_step = jax.jit(
-      steps.make_train_step(apply_fn=model.apply, tx=tx, aug_fn=aug_fn,
-                            num_classes=num_classes,
-                            batch_size=config.batch_size, mesh=mesh,
-                            stats=stats),
+      make_step(apply_fn=model.apply, tx=tx, aug_fn=aug_fn,
+                batch_size=config.batch_size, mesh=mesh, stats=stats),
       donate_argnums=(0,), out_shardings=(repl, repl))
-  eval_step = jax.jit(steps.make_eval_step(apply_fn=model.apply,
-                                           num_classes=num_classes, stats=stats,
-                                           mesh=mesh),
+  eval_step = jax.jit(make_eval(apply_fn=model.apply, num_classes=num_classes,
+                                stats=stats, mesh=mesh),
                       out_shardings=repl)
 
   def evaluate(name):
@@ -306,6 +328,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
           f"INRs ({config.data.views} view(s)), aug={config.aug or 'none'}, "
           f"{num_devices} device(s), {steps_per_epoch} steps/epoch, "
           f"{config.num_epochs} epochs{resume}", flush=True)
+  if contrastive_run and start_step == 0:  # the random encoder's probe
+    writer.write(0, {"epoch": 0, **contrastive.evaluate(
+        config, eval_step, state, eval_data, num_classes)})
   bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step",
                   disable=not is_main or not config.progress, dynamic_ncols=True)
   pending = []
@@ -345,13 +370,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     if end_of_epoch:
       train_seconds += time.perf_counter() - tick
       epoch = (step + 1) // steps_per_epoch
-      val_loss, val_acc = evaluate("val")
-      test_loss, test_acc = evaluate("test")
       record = {"epoch": epoch,
                 "train_loss": epoch_sums["loss"] / epoch_sums["count"],
-                "train_accuracy": epoch_sums["accuracy"] / epoch_sums["count"],
-                "val_loss": val_loss, "val_accuracy": val_acc,
-                "test_loss": test_loss, "test_accuracy": test_acc}
+                "train_accuracy": epoch_sums["accuracy"] / epoch_sums["count"]}
+      if not contrastive_run:
+        val_loss, val_acc = evaluate("val")
+        test_loss, test_acc = evaluate("test")
+        record.update(val_loss=val_loss, val_accuracy=val_acc,
+                      test_loss=test_loss, test_accuracy=test_acc)
+      elif contrastive.probe_due(config, epoch):
+        # Model selection by the probe's val accuracy, like val accuracy.
+        record.update(contrastive.evaluate(config, eval_step, state, eval_data,
+                                           num_classes))
+        val_loss, val_acc = float("nan"), record["probe_val_accuracy"]
+        test_acc = record["probe_test_accuracy"]
+        record.update(val_accuracy=val_acc, test_accuracy=test_acc)
+      else:
+        val_loss, val_acc, test_acc = float("nan"), float("-inf"), float("nan")
       if HELDOUT_SPLIT in eval_splits:
         record[f"{HELDOUT_SPLIT}_loss"], record[f"{HELDOUT_SPLIT}_accuracy"] = (
             evaluate(HELDOUT_SPLIT))
@@ -361,9 +396,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
         best = _Best(val_acc, epoch, step + 1, test_acc, val_loss,
                      record.get(f"{HELDOUT_SPLIT}_accuracy", float("nan")))
       writer.write(step + 1, record)
+      evals = (f" | val acc {val_acc:.4f} | test acc {test_acc:.4f}"
+               if math.isfinite(val_acc) else "")
       bar.write(f"epoch {epoch:4d}  train loss {record['train_loss']:.4f} acc "
-                f"{record['train_accuracy']:.4f} | val acc {val_acc:.4f} | test acc "
-                f"{test_acc:.4f}{'  *' if improved else ''}")
+                f"{record['train_accuracy']:.4f}{evals}"
+                f"{'  *' if improved else ''}")
       if improved:
         best_ckpt.save(step + 1, state, checkpoint_meta())
       ckpt.save(step + 1, state, checkpoint_meta())
@@ -397,6 +434,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                              if train_seconds > 0 else None),
       "num_devices": num_devices, "num_processes": jax.process_count(),
   }
+  if contrastive_run:
+    summary.update(contrastive.summary(records))
   if is_main:
     with open(os.path.join(workdir, SUMMARY_FILE), "w") as f:
       json.dump(summary, f, indent=2)

@@ -2,10 +2,15 @@
 
   python tests/train_worker.py DATA.npz WORKDIR '{"num_epochs": 4}'
 
+Overrides: top-level config fields, dicts for nested ones
+(``{"optim": {"lr": 0.1}}``), and ``"config"``: the config module of
+``configs/`` to start from (default ``fmnist_dwsnet``, with its ``runlocal``).
+
 Environment: DWS_TEST_DEVICES (CPU devices, default 1), DWS_TEST_SLOW_SAVE
 (seconds to sleep after each checkpoint, so a test can kill the run mid-way).
 """
 
+import importlib
 import json
 import os
 import sys
@@ -25,7 +30,6 @@ from dws_jax import train  # pylint: disable=g-import-not-at-top,wrong-import-po
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "configs"))
-import fmnist_dwsnet  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def load_npz(path: str) -> train.InrData:
@@ -39,14 +43,16 @@ def load_npz(path: str) -> train.InrData:
 
 def main():
   data_path, workdir, overrides = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-  config = fmnist_dwsnet.get_config("runlocal")
+  # "config": another config module of configs/ (e.g. "ssl_fmnist").
+  module = importlib.import_module(overrides.pop("config", "fmnist_dwsnet"))
+  config = module.get_config("runlocal")
   config.model.name = "mlp"
   config.progress = False
-  model_overrides = overrides.pop("model", {})
-  optim_overrides = overrides.pop("optim", {})
+  nested = {k: overrides.pop(k) for k in list(overrides)
+            if isinstance(overrides[k], dict)}
   config.update(overrides)
-  config.model.update(model_overrides)
-  config.optim.update(optim_overrides)
+  for name, values in nested.items():
+    config[name].update(values)
   delay = float(os.environ.get("DWS_TEST_SLOW_SAVE", "0"))
   if delay:
     save = checkpointing.Checkpointer.save

@@ -10,12 +10,15 @@ Per-sample factories (``factory(spec, **hparams) -> aug(key, ws) -> ws``):
 per sample. :func:`build` makes a whole pipeline from a string or config,
 e.g. ``build("translate(0.25)|siren_negation(0.5)", spec)``, including the
 MixUp variants registered by :mod:`dws_jax.mixup`; :func:`names` lists every
-registered name.
+registered name; :func:`label_augmentations` names the stages of a pipeline
+that use labels (refused by self-supervised training, which offers the
+label-free self-MixUp variants instead).
 """
 
 from dws_jax.augment.builder import apply_batch
 from dws_jax.augment.builder import Augmentation
 from dws_jax.augment.builder import build
+from dws_jax.augment.builder import label_augmentations
 from dws_jax.augment.builder import parse
 from dws_jax.augment.library import dropout
 from dws_jax.augment.library import gaussian_noise

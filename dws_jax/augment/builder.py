@@ -30,6 +30,17 @@ over ``jax.random.split(key, B)``), label augmentations on each soft label,
 batch augmentations (MixUp) on the whole batch. ``random_choice`` and ``prob``
 decide per sample; around a batch augmentation they apply it to the batch and
 keep, per sample, the chosen result.
+
+Labels: label augmentations and the supervised MixUp variants read or change
+labels (:func:`label_augmentations` names them); every other stage, the
+label-free self-MixUp variants included, works on ``labels=None``, as a
+self-supervised run calls it.
+
+View partners: the self-MixUp variants (:mod:`dws_jax.mixup`) mix each INR
+with another fitted view of the same object when the caller passes those
+views, ``view_partners`` (leaves ``(B, ...)``, row ``i`` a view of the object
+of row ``i``); :attr:`Augmentation.uses_view_partners` says whether a pipeline
+takes them.
 """
 
 from __future__ import annotations
@@ -49,6 +60,7 @@ from dws_jax.augment import registry
 Array = jax.Array
 BUILTINS = ("none", "identity", "random_choice", "prob")
 POOL = "partner_pool"  # marker in Augmentation.kinds: partners from a pool
+VIEWS = "view_partners"  # marker in Augmentation.kinds: takes view partners
 
 # -- parsed description -----------------------------------------------------------
 
@@ -256,8 +268,15 @@ def _from_ast(node: ast.AST, text: str) -> Node:
 # -- compiled pipeline ----------------------------------------------------------------
 
 # Per-sample: fn(key, ws, y) -> (ws, y) on one INR and its soft label (C,) or None.
-# Batched: fn(key, ws_batch, labels, pool) -> (ws_batch, labels) on (B, ...),
-# (B, C); pool is the MixUp partner pool passed at call time (or None).
+# Batched: fn(key, ws_batch, labels, extras) -> (ws_batch, labels) on (B, ...),
+# (B, C); extras are the call-time partners (_Extras).
+
+
+class _Extras(NamedTuple):
+  """Call-time partners: MixUp's ``partner_pool`` and self-MixUp's views."""
+
+  partner_pool: Any = None
+  view_partners: Any = None
 
 
 class _PerSample(NamedTuple):
@@ -277,8 +296,8 @@ def _to_batched(stage: _PerSample | _Batched) -> _Batched:
     return stage
   fn = stage.fn
 
-  def batched(key, ws_batch, labels, pool):
-    del pool  # per-sample stages draw no partners
+  def batched(key, ws_batch, labels, extras):
+    del extras  # per-sample stages draw no partners
     keys = jax.random.split(key, _batch_size(ws_batch))
     return jax.vmap(fn)(keys, ws_batch, labels)
 
@@ -349,9 +368,14 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
     # Set by the MixUp factories: True for reference_compat=True.
     if getattr(fn, "needs_partner_pool", False):
       kinds.add(POOL)
-      return _Batched(lambda key, ws, y, pool, _fn=fn: _fn(
-          key, ws, y, partner_pool=pool))
-    return _Batched(lambda key, ws, y, pool, _fn=fn: _fn(key, ws, y))
+      return _Batched(lambda key, ws, y, extras, _fn=fn: _fn(
+          key, ws, y, partner_pool=extras.partner_pool))
+    # Set by the self-MixUp factories (partners: other views of the objects).
+    if getattr(fn, "takes_view_partners", False):
+      kinds.add(VIEWS)
+      return _Batched(lambda key, ws, y, extras, _fn=fn: _fn(
+          key, ws, y, view_partners=extras.view_partners))
+    return _Batched(lambda key, ws, y, extras, _fn=fn: _fn(key, ws, y))
 
   if isinstance(node, Seq):
     stages = [_compile(item, spec, num_classes, kinds) for item in node.items]
@@ -372,9 +396,9 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
       else:
         batched.append(g.fn)
 
-    def sequence(key, ws_batch, labels, pool):
+    def sequence(key, ws_batch, labels, extras):
       for k, f in zip(jax.random.split(key, len(batched)), batched):
-        ws_batch, labels = f(k, ws_batch, labels, pool)
+        ws_batch, labels = f(k, ws_batch, labels, extras)
       return ws_batch, labels
 
     return _Batched(sequence)
@@ -395,12 +419,13 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
       return _PerSample(choice)
     bfns = [_to_batched(o).fn for o in options]
 
-    def batched_choice(key, ws_batch, labels, pool):
+    def batched_choice(key, ws_batch, labels, extras):
       k_idx, *k_opts = jax.random.split(key, n + 1)
       idx = jax.random.randint(k_idx, (_batch_size(ws_batch),), 0, n)
-      out = bfns[0](k_opts[0], ws_batch, labels, pool)
+      out = bfns[0](k_opts[0], ws_batch, labels, extras)
       for i in range(1, n):
-        out = _select(idx == i, bfns[i](k_opts[i], ws_batch, labels, pool), out)
+        out = _select(idx == i, bfns[i](k_opts[i], ws_batch, labels, extras),
+                      out)
       return out
 
     return _Batched(batched_choice)
@@ -419,10 +444,10 @@ def _compile(node: Node, spec, num_classes, kinds: set[str]):
       return _PerSample(maybe)
     bfn = inner.fn
 
-    def batched_maybe(key, ws_batch, labels, pool):
+    def batched_maybe(key, ws_batch, labels, extras):
       k_p, k_aug = jax.random.split(key)
       mask = jax.random.bernoulli(k_p, p, (_batch_size(ws_batch),))
-      return _select(mask, bfn(k_aug, ws_batch, labels, pool),
+      return _select(mask, bfn(k_aug, ws_batch, labels, extras),
                      (ws_batch, labels))
 
     return _Batched(batched_maybe)
@@ -451,7 +476,12 @@ class Augmentation:
     key: PRNG key (e.g. ``fold_in(step_key, step)``).
     ws_batch: WeightSpace of ``spec`` with one batch dim ``B`` (may be sharded).
     labels: soft labels ``(B, C)`` (integer arrays are cast to float32), or
-      ``None`` when the pipeline has no label or batch augmentation.
+      ``None`` when no stage uses labels (:attr:`label_augs` is empty).
+    partner_pool: MixUp's pool, only when :attr:`needs_partner_pool`.
+    view_partners: only when :attr:`uses_view_partners`: a batch like
+      ``ws_batch`` whose row ``i`` is another fitted view of the object of row
+      ``i``, the self-MixUp partners; without it self-MixUp mixes each INR
+      with an augmented copy of itself.
 
   Returns:
     ``(ws_batch, labels)`` with the same shapes.
@@ -461,7 +491,10 @@ class Augmentation:
     spec: the weight-space spec it was built for.
     num_classes: ``C`` if given to :func:`build`.
     kinds: kinds of the registered augmentations used, plus ``POOL`` when a
-      MixUp stage draws partners from a pool (``reference_compat=True``).
+      MixUp stage draws partners from a pool (``reference_compat=True``) and
+      ``VIEWS`` when a self-MixUp stage takes view partners.
+    label_augs: names of the stages that read or change labels
+      (:func:`label_augmentations`).
   """
 
   description: Node
@@ -469,6 +502,7 @@ class Augmentation:
   num_classes: int | None
   kinds: frozenset[str]
   _fn: Callable = dataclasses.field(repr=False)
+  label_augs: tuple[str, ...] = ()
 
   @property
   def is_identity(self) -> bool:
@@ -480,14 +514,30 @@ class Augmentation:
     ``partner_pool=(ws_pool (P, ...), labels_pool (P, C))``."""
     return POOL in self.kinds
 
+  @property
+  def uses_view_partners(self) -> bool:
+    """True when a self-MixUp stage mixes with other views of the objects:
+    call with ``view_partners`` (a batch like ``ws_batch``) where they exist."""
+    return VIEWS in self.kinds
+
   def __call__(self, key: Array, ws_batch: wsp.WeightSpace,
-               labels: Array | None = None, partner_pool=None):
+               labels: Array | None = None, partner_pool=None,
+               view_partners: wsp.WeightSpace | None = None):
     # A pool-drawing stage refuses a missing pool itself (mixup.py).
     if not self.needs_partner_pool and partner_pool is not None:
       raise ValueError(f"augmentation {self} takes no partner_pool (only MixUp "
                        "with reference_compat=True draws from one)")
+    if not self.uses_view_partners and view_partners is not None:
+      raise ValueError(f"augmentation {self} takes no view_partners (only "
+                       "self-MixUp mixes with other views of the objects)")
     self.spec.validate(ws_batch, batch_ndim=1, name="augmentation input ws_batch")
     batch = ws_batch.batch_shape[0]
+    if view_partners is not None:
+      self.spec.validate(view_partners, batch_ndim=1,
+                         name="augmentation input view_partners")
+      if view_partners.batch_shape != ws_batch.batch_shape:
+        raise ValueError(f"view_partners have batch {view_partners.batch_shape}"
+                         f", ws_batch has {ws_batch.batch_shape}")
     if labels is not None:
       labels = jnp.asarray(labels)
       if labels.ndim != 2 or labels.shape[0] != batch:
@@ -498,12 +548,12 @@ class Augmentation:
                          f"was built with num_classes={self.num_classes}")
       if not jnp.issubdtype(labels.dtype, jnp.floating):
         labels = labels.astype(jnp.float32)
-    elif self.kinds & {"label", "batch"}:
+    elif self.label_augs:
       raise ValueError(f"augmentation {self} changes labels: pass soft labels "
                        "(B, C)")
     if self.is_identity:
       return ws_batch, labels
-    return self._fn(key, ws_batch, labels, partner_pool)
+    return self._fn(key, ws_batch, labels, _Extras(partner_pool, view_partners))
 
   def __str__(self):
     return str(self.description)
@@ -535,7 +585,41 @@ def build(desc: Any, spec: wsp.WeightSpaceSpec, *,
   kinds: set[str] = set()
   compiled = _compile(node, spec, num_classes, kinds)
   return Augmentation(node, spec, num_classes, frozenset(kinds),
-                      _to_batched(compiled).fn)
+                      _to_batched(compiled).fn,
+                      label_augs=label_augmentations(node))
+
+
+def _aug_names(node: Node) -> list[str]:
+  """Names of the registered augmentations in a description tree, in order."""
+  if isinstance(node, Aug):
+    return [node.name]
+  if isinstance(node, Seq):
+    return [n for item in node.items for n in _aug_names(item)]
+  if isinstance(node, Choice):
+    return [n for option in node.options for n in _aug_names(option)]
+  if isinstance(node, Prob):
+    return _aug_names(node.node)
+  return []
+
+
+def label_augmentations(desc: Any) -> tuple[str, ...]:
+  """Names in ``desc`` of the augmentations that read or change labels.
+
+  Label augmentations (``label_smoothing``) and the supervised MixUp variants
+  (``mixup``, ``mixup_perm``, ``mixup_aligned``, ``combine``, ...): what a
+  self-supervised run, which has no labels, cannot use.
+
+  Args:
+    desc: a string or config (module docstring) or a parsed description.
+
+  Returns:
+    The names, each once, in the order they appear.
+  """
+  registry.load_all()
+  names = _aug_names(parse(desc))
+  return tuple(dict.fromkeys(
+      n for n in names
+      if n not in BUILTINS and registry.get_entry(n).uses_labels))
 
 
 def apply_batch(aug: Callable[[Array, wsp.WeightSpace], wsp.WeightSpace],

@@ -16,6 +16,11 @@ hyperparameters at build time (optax style) and returns a pure function:
   ``(B, C)``. MixUp variants are batch augmentations (they pick partners inside
   the batch).
 
+Batch entries read and mix labels unless registered with
+``uses_labels=False`` (the label-free self-MixUp variants, which keep each
+INR's object and so its label); :attr:`Entry.uses_labels` says which entries a
+self-supervised run must refuse.
+
 Every built augmentation, whatever its kind, is turned into a :data:`BatchAug`
 by the builder (:func:`dws_jax.augment.build`), which is what the training
 step calls.
@@ -49,20 +54,35 @@ class Entry:
   name: str
   kind: str
   factory: Callable[..., Callable]
+  uses_labels: bool = False
 
 
 _REGISTRY: dict[str, Entry] = {}
 
 
-def register(name: str, kind: str = "sample"):
-  """Decorator registering ``factory`` under ``name`` (see module docstring)."""
+def register(name: str, kind: str = "sample", *,
+             uses_labels: bool | None = None):
+  """Decorator registering ``factory`` under ``name`` (see module docstring).
+
+  Args:
+    name: the name in augmentation strings.
+    kind: ``"sample"``, ``"label"`` or ``"batch"``.
+    uses_labels: whether the augmentation reads or changes labels; defaults to
+      True for label and batch entries, False for sample entries (which never
+      see labels).
+  """
   if kind not in KINDS:
     raise ValueError(f"unknown augmentation kind {kind!r}; expected one of {KINDS}")
+  if uses_labels is None:
+    uses_labels = kind != "sample"
+  elif kind != "batch" and uses_labels != (kind == "label"):
+    raise ValueError(f"a {kind!r} augmentation cannot set uses_labels="
+                     f"{uses_labels}")
 
   def decorator(factory):
     if name in _REGISTRY and _REGISTRY[name].factory is not factory:
       raise ValueError(f"augmentation {name!r} is already registered")
-    _REGISTRY[name] = Entry(name, kind, factory)
+    _REGISTRY[name] = Entry(name, kind, factory, bool(uses_labels))
     return factory
 
   return decorator
