@@ -31,8 +31,11 @@ def get_config(arg=None):
   # normalize: the model sees (w - mean) / std with one scalar per tensor from
   # the train split, after augmentation (the official --normalize uses
   # per-entry statistics and is off by default; DWSNet learns slowly without).
+  # objects: a class-balanced cap on train objects (0 = all); heldout_view:
+  # a fitted view never trained on, evaluated every epoch (-1 = none).
   config.data = ml_collections.ConfigDict({"dir": arg.data, "views": arg.views,
-                                           "normalize": arg.normalize})
+                                           "normalize": arg.normalize,
+                                           "objects": 0, "heldout_view": -1})
   config.model = ml_collections.ConfigDict({"name": arg.model})
   config.aug = arg.aug
   config.optim = ml_collections.ConfigDict({
@@ -41,6 +44,7 @@ def get_config(arg=None):
   config.batch_size = arg.batch
   config.eval_batch_size = 1024
   config.num_epochs = arg.epochs
+  config.epoch_steps = 0  # > 0: fixed steps per epoch (else one pass)
   config.num_devices = -1
   config.sync_every_steps = 10
   config.log_every_steps = 50

@@ -31,13 +31,63 @@ def _convert(name: str, value: str, default):
                      f"{type(default).__name__}") from e
 
 
+def split_items(arg: str) -> list[str]:
+  """Splits ``arg`` at the commas outside quotes and brackets.
+
+  ``"aug=random_choice(translate,rotate),views=1"`` gives
+  ``["aug=random_choice(translate,rotate)", "views=1"]``; a value in single or
+  double quotes is taken as written, quotes removed (``"aug='a,b'"`` gives
+  ``["aug=a,b"]``).
+
+  Args:
+    arg: the string after ``:`` in ``--config file.py:arg``.
+
+  Returns:
+    The non-empty items, in order.
+
+  Raises:
+    ValueError: an unclosed quote or unbalanced bracket, named with its place.
+  """
+  closing = {"(": ")", "[": "]", "{": "}"}
+  items, current, stack, quote = [], [], [], None
+  for pos, char in enumerate(arg):
+    if quote:
+      if char == quote:
+        quote = None
+      else:
+        current.append(char)
+      continue
+    if char in "'\"":
+      quote = char
+    elif char in closing:
+      stack.append(closing[char])
+      current.append(char)
+    elif char in closing.values():
+      if not stack or stack.pop() != char:
+        raise ValueError(f"config argument {arg!r}: unbalanced {char!r} at "
+                         f"position {pos}")
+      current.append(char)
+    elif char == "," and not stack:
+      items.append("".join(current))
+      current = []
+    else:
+      current.append(char)
+  if quote:
+    raise ValueError(f"config argument {arg!r}: unclosed {quote} quote")
+  if stack:
+    raise ValueError(f"config argument {arg!r}: missing {stack[-1]!r}")
+  items.append("".join(current))
+  return [item for item in items if item]
+
+
 def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
   """Parses ``"k1=v1,k2=v2,flag"`` into a ConfigDict typed like ``defaults``.
 
   A bare ``flag`` sets a boolean default to True; a bare value that is not a
-  known key goes to the first default (``"configs/x.py:128"``). Values that
-  contain commas are not supported. Unknown keys raise ``ValueError`` listing
-  the known ones.
+  known key goes to the first default (``"configs/x.py:128"``). Commas inside
+  brackets or quotes belong to the value (:func:`split_items`), so
+  ``aug=random_choice(translate,rotate)`` and ``aug='dropout(p=0.1),x'`` pass
+  whole. Unknown keys raise ``ValueError`` listing the known ones.
 
   Args:
     arg: the string after ``:`` in ``--config file.py:arg``, or None.
@@ -49,7 +99,7 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
   result = ml_collections.ConfigDict(dict(defaults))
   if not arg:
     return result
-  for i, item in enumerate(part for part in arg.split(",") if part):
+  for i, item in enumerate(split_items(arg)):
     if "=" in item:
       key, value = item.split("=", 1)
     elif item in defaults and isinstance(defaults[item], bool):
