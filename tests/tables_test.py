@@ -119,6 +119,62 @@ class GridTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "axis views value '2' is not a int"):
       grid.cells(table)
 
+  def test_group_train_config(self):
+    ssl = REPO / "configs/ssl_fmnist.py"
+    grid_text = (GRID + ', {"model": ["dwsnet"], "aug": ["none"], "seed": [0], '
+                 f'"train": {{"config": {str(ssl)!r}, "arg": "runlocal", '
+                 '"overrides": {"num_epochs": 3}}}')
+    table = grid.load_table(write_table(self.dir, "data", grid_text=grid_text))
+    cells = grid.cells(table)
+    self.assertLen(cells, 5)
+    ssl_cell = [c for c in cells if c.train][0]
+    self.assertRegex(ssl_cell.name, r"^dwsnet-none-v1-nall-s0-ssl_fmnist-[0-9a-f]{6}$")
+    self.assertEqual(ssl_cell.axis("train"), "ssl_fmnist")
+    self.assertEqual(cells[0].axis("train"), "")
+    config = grid.cell_config(table, ssl_cell)
+    # The group's file, arg and overrides; not the table's (batch_size 4).
+    self.assertEqual(config.task, "contrastive")
+    self.assertEqual(config.num_epochs, 3)
+    self.assertNotEqual(config.batch_size, 4)
+    self.assertEqual(grid.cell_config(table, cells[0]).batch_size, 4)
+    # Another overrides value is another cell.
+    other = grid.load_table(write_table(
+        self.dir, "data", grid_text=grid_text.replace('"num_epochs": 3',
+                                                      '"num_epochs": 4'),
+        name="other.py"))
+    self.assertNotIn(grid.cells(other)[-1].name, [c.name for c in cells])
+    bad = grid_text.replace('"config"', '"file"')
+    with self.assertRaisesRegex(ValueError, "'train' needs 'config'"):
+      grid.cells(grid.load_table(write_table(self.dir, "data", grid_text=bad,
+                                             name="bad.py")))
+
+  def test_claims_skip_live_holders_and_take_over_dead_ones(self):
+    table = grid.load_table(write_table(self.dir, "data"))
+    cell = grid.cells(table)[0]
+    root = pathlib.Path(self.dir) / "root"
+    grid.cells_dir(root, table).mkdir(parents=True)
+    self.assertIsNone(sweep.claim(root, table, cell))
+    self.assertEqual(sweep.holder(root, table, cell)["pid"], os.getpid())
+    sweep.release(root, table, cell)
+    self.assertIsNone(sweep.holder(root, table, cell))
+    path = sweep.claim_path(root, table, cell)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+      path.write_text(json.dumps({"pid": live.pid, "host": sweep.socket.gethostname()}))
+      self.assertEqual(sweep.claim(root, table, cell)["pid"], live.pid)
+      listed = sweep.listing(root, table, [cell])
+      self.assertIn(f"running (pid {live.pid}", listed)
+      # A sweep skips it and trains nothing.
+      result = sweep.run(root, table, [cell], log=lambda m: None)
+      self.assertEqual((result["ran"], result["elsewhere"]), ([], [cell.name]))
+    finally:
+      live.kill()
+      live.wait()
+    # The holder died: the claim is taken over.
+    self.assertIsNone(sweep.holder(root, table, cell))
+    self.assertIsNone(sweep.claim(root, table, cell))
+    self.assertEqual(json.loads(path.read_text())["pid"], os.getpid())
+
   def test_select(self):
     cells = [grid.Cell("dwsnet", a, 1, 0, s) for a in ("none", "mixup")
              for s in (0, 1)]

@@ -43,6 +43,7 @@ def get_config(arg=None):
                   "Augmentations, DWSNet, Fashion-MNIST INRs, 1 view",
                   arg.scale, f"scale={arg.scale}")
   c.grid = [{"model": ["dwsnet"], "aug": list(AUGS), "views": [1],
+             "objects": [shared.train_objects(arg.scale)],
              "seed": list(shared.SEEDS)}]
   c.aggregate = ml_collections.ConfigDict({
       "rows": ("aug",), "columns": ("metric",),

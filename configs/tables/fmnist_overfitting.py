@@ -40,6 +40,7 @@ def get_config(arg=None):
                   "Overfitting: internal vs external generalisation, DWSNet, "
                   "Fashion-MNIST INRs", arg.scale, f"scale={arg.scale}")
   c.grid = [{"model": ["dwsnet"], "aug": ["none"], "views": [1, 2, 5, 10],
+             "objects": [shared.train_objects(arg.scale)],
              "seed": list(shared.SEEDS)}]
   c.aggregate = ml_collections.ConfigDict({
       "rows": ("views",), "columns": ("metric",),

@@ -43,8 +43,10 @@ def get_config(arg=None):
                   arg.scale, f"scale={arg.scale}")
   seeds = list(shared.SEEDS)
   c.grid = [{"model": ["dwsnet"], "aug": ["none"], "views": [1, 2, 5, 10],
+             "objects": [shared.train_objects(arg.scale)],
              "seed": seeds},
             {"model": ["dwsnet"], "aug": list(AUGMENTED), "views": [1],
+             "objects": [shared.train_objects(arg.scale)],
              "seed": seeds}]
   c.aggregate = ml_collections.ConfigDict({
       "rows": ("aug", "views"), "columns": ("metric",),

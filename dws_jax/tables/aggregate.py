@@ -51,11 +51,14 @@ def _label(values: tuple, axes: Sequence[str]) -> str:
   for axis, value in zip(axes, values):
     if axis == "views":
       parts.append(f"{value} view{'s' if value != 1 else ''}")
+    elif axis == "train":
+      parts.append(f"trained by {value}" if value else "")
+      continue
     elif axis == "objects":
       parts.append("all objects" if value == 0 else f"{value} objects")
     else:
       parts.append(str(value))
-  return ", ".join(parts)
+  return ", ".join(p for p in parts if p)
 
 
 def stats(values: Sequence[float]) -> dict[str, Any]:
@@ -87,6 +90,8 @@ def _check_axes(table, cells, rows, columns) -> None:
              and len({c.axis(a) for c in cells}) > 1]
   if len({c.overrides for c in cells}) > 1:
     varying.append("overrides")
+  if len({c.train for c in cells}) > 1:
+    varying.append("train")
   missing = [a for a in varying if a not in rows and a not in columns]
   if missing:
     raise ValueError(f"table {table.name}: axis {', '.join(missing)} varies "
@@ -106,11 +111,11 @@ def summarize(table, records: list[dict[str, Any]]) -> dict[str, Any]:
   metrics = tuple(agg.metrics)
   by_metric = tuple(agg.columns) == ("metric",)
   columns = () if by_metric else tuple(agg.columns)
-  bad = [a for a in rows + columns if a not in grid_lib.AXES or a == "seed"]
+  known = [a for a in grid_lib.AXES if a != "seed"] + ["train"]
+  bad = [a for a in rows + columns if a not in known]
   if bad:
     raise ValueError(f"table {table.name}: aggregate axes {bad} unknown; use "
-                     f"{[a for a in grid_lib.AXES if a != 'seed']} or "
-                     "columns=('metric',)")
+                     f"{known} or columns=('metric',)")
   cells = [r["cell"] for r in records]
   _check_axes(table, cells, rows, columns)
   row_keys = list(dict.fromkeys(group_key(c, rows) for c in cells))
@@ -125,7 +130,8 @@ def summarize(table, records: list[dict[str, Any]]) -> dict[str, Any]:
     out[key] = {
         "metrics": {m: stats([d["summary"].get(m) for d in done]) | {
             "values": [d["summary"].get(m) for d in done],
-            "seeds": [d["cell"].seed for d in done]} for m in metrics},
+            "seeds": [d["cell"].seed for d in done], "done": len(done)}
+                    for m in metrics},
         "expected": len(members),
         "wall_mean": float(np.mean([d["wall_seconds"] for d in done]))
                      if done else math.nan,
@@ -136,6 +142,8 @@ def summarize(table, records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _fmt(st: dict[str, Any], expected: int, percent: bool) -> str:
+  if st["n"] == 0 and st.get("done", 0) > 0:
+    return "n/a"  # Finished cells that do not report this metric.
   if st["n"] == 0:
     return f"missing (0/{expected})"
   scale = 100.0 if percent else 1.0

@@ -20,7 +20,10 @@ A table config (``configs/tables/*.py``, ``get_config(arg)``) is a ConfigDict:
 * ``grid``: a list of groups. Each group maps cell axes (:data:`AXES`) to
   lists of values; its cells are their product. An optional ``overrides``
   entry of a group sets config keys (nested, or dotted like ``"optim.lr"``)
-  on that group's cells only. The table's
+  on that group's cells only; an optional ``train`` entry (``config``,
+  ``arg``, ``overrides``, as the table's) trains that group's cells from
+  another config file (e.g. a supervised reference row in a self-supervised
+  table; the cell's name ends with that file's stem). The table's
   cells are the union of the groups (a cell named twice is one cell).
 * ``aggregate``: ``rows`` and ``columns`` (axes, or ``("metric",)`` for one
   column per metric), ``metrics`` (summary keys; the first is the headline).
@@ -58,6 +61,9 @@ class Cell:
   objects: int
   seed: int
   overrides: tuple[tuple[str, Any], ...] = ()
+  # The group's own training config, (("arg", a), ("config", path),
+  # ("overrides", json)); empty: the table's.
+  train: tuple[tuple[str, Any], ...] = ()
 
   @property
   def name(self) -> str:
@@ -70,9 +76,22 @@ class Cell:
     if self.overrides:
       name += "-o" + hashlib.sha1(json.dumps(
           self.overrides, sort_keys=True).encode()).hexdigest()[:6]
+    if self.train:
+      train = dict(self.train)
+      stem = re.sub(r"[^A-Za-z0-9_]+", "_", pathlib.Path(train["config"]).stem)
+      name += f"-{stem}-" + hashlib.sha1(json.dumps(
+          self.train, sort_keys=True).encode()).hexdigest()[:6]
     return name
 
+  @property
+  def train_config(self) -> str:
+    """The group's training config file stem ("" = the table's)."""
+    return pathlib.Path(dict(self.train)["config"]).stem if self.train else ""
+
   def axis(self, name: str):
+    """An axis value; ``"train"`` is the group's training config stem."""
+    if name == "train":
+      return self.train_config
     return getattr(self, name)
 
 
@@ -125,6 +144,7 @@ def cells(table: ml_collections.ConfigDict) -> list[Cell]:
   for index, group in enumerate(table.grid):
     group = dict(_as_plain(group))
     overrides = group.pop("overrides", {}) or {}
+    train = _group_train(table, index, group.pop("train", None))
     unknown = sorted(set(group) - set(AXES))
     if unknown:
       raise ValueError(f"table {table.name}: grid group {index} has unknown axis "
@@ -142,11 +162,27 @@ def cells(table: ml_collections.ConfigDict) -> list[Cell]:
       values.append(list(given))
     frozen = tuple(sorted(flat_overrides(overrides).items()))
     for combo in itertools.product(*values):
-      cell = Cell(*combo, overrides=frozen)
+      cell = Cell(*combo, overrides=frozen, train=train)
       out.setdefault(cell.name, cell)
   if not out:
     raise ValueError(f"table {table.name} has no cells")
   return list(out.values())
+
+
+def _group_train(table, index: int, train) -> tuple[tuple[str, Any], ...]:
+  """A group's ``train`` entry as a hashable tuple (empty when absent)."""
+  if not train:
+    return ()
+  train = dict(train)
+  unknown = sorted(set(train) - {"config", "arg", "overrides"})
+  if "config" not in train or unknown:
+    raise ValueError(f"table {table.name}: grid group {index} 'train' needs "
+                     "'config' (and optionally 'arg', 'overrides'); got keys "
+                     f"{sorted(train)}")
+  return (("arg", str(train.get("arg", "") or "")),
+          ("config", str(train["config"])),
+          ("overrides", json.dumps(flat_overrides(train.get("overrides", {})),
+                                   sort_keys=True)))
 
 
 def flat_overrides(overrides) -> dict[str, Any]:
@@ -168,7 +204,13 @@ def set_dotted(config: ml_collections.ConfigDict, key: str, value) -> None:
 def cell_config(table: ml_collections.ConfigDict, cell: Cell
                 ) -> ml_collections.ConfigDict:
   """The ``dws-train`` config of one cell."""
-  config = load_config_file(table.train.config, table.train.get("arg", ""))
+  if cell.train:
+    train = dict(cell.train)
+    base_overrides = json.loads(train["overrides"])
+  else:
+    train = {"config": table.train.config, "arg": table.train.get("arg", "")}
+    base_overrides = flat_overrides(table.train.get("overrides", {}))
+  config = load_config_file(train["config"], train["arg"])
   config.unlock()
   config.model = ml_collections.ConfigDict({"name": cell.model})
   config.aug = cell.aug
@@ -176,7 +218,7 @@ def cell_config(table: ml_collections.ConfigDict, cell: Cell
   config.data.dir = str(table.dataset.dir)
   config.data.views = cell.views
   config.data.objects = cell.objects
-  overrides = flat_overrides(table.train.get("overrides", {}))
+  overrides = dict(base_overrides)
   overrides.update(dict(cell.overrides))
   for key, value in sorted(overrides.items()):
     set_dotted(config, key, value)

@@ -107,6 +107,10 @@ def main(argv=None) -> int:
   if jax.process_index() == 0:
     paths = aggregate.write(table, args.root, cells, args.results)
     print(paths["md"].read_text())
+  if result["elsewhere"]:
+    print(f"{len(result['elsewhere'])} cell(s) were being trained by another "
+          "sweep; rerun (or --aggregate) once it finishes to include them",
+          flush=True)
   if result["stale"]:
     print(f"{len(result['stale'])} stale cell(s) not run: "
           f"{', '.join(result['stale'])} (--rerun-stale reruns them)",

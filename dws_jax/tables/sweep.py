@@ -17,6 +17,12 @@ inspectable on its own. Its state is read from disk:
 ``ROOT/<cells_dir>/table.json`` records which cells and dataset the
 directory holds; a root whose directory holds another table's cells is
 refused before anything is written. Every process of a multi-host run takes process 0's decisions.
+
+Several single-process sweeps may share one directory (e.g. two on a
+2-core machine, or two tables sharing cells): a sweep claims a cell before
+training it (``<cell>.claim``, created exclusively, holding its pid and
+host) and skips cells another live sweep holds; a claim left by a dead
+process on this host is taken over.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import json
 import os
 import pathlib
 import shutil
+import socket
 import time
 from typing import Iterable
 
@@ -38,6 +45,7 @@ from dws_jax import train
 from dws_jax.tables import grid as grid_lib
 
 TABLE_FILE = "table.json"
+CLAIM_SUFFIX = ".claim"
 WALL_FILE = "wall.json"
 STATES = ("done", "partial", "stale", "todo")
 
@@ -231,10 +239,13 @@ def listing(root, table, grid: list[grid_lib.Cell],
       unknown += 1
     else:
       remaining += eta
+    held = holder(root, table, s.cell) if s.state != "done" else None
     what = {"done": f"done ({_fmt_time(s.wall_seconds)})",
             "partial": f"partial at step {s.step}/{s.total_steps or '?'}",
             "stale": f"stale (config changed: {s.diff})",
             "todo": "todo"}[s.state]
+    if held:
+      what += f", running (pid {held['pid']} on {held['host']})"
     extra = "" if s.state == "done" else f"  ~{_fmt_time(eta)}"
     lines.append(f"{s.cell.name:<56} {what}{extra}")
   counts = {k: sum(s.state == k for s in states) for k in STATES}
@@ -245,6 +256,55 @@ def listing(root, table, grid: list[grid_lib.Cell],
       + (f" ({from_benchmark} estimates from the models benchmark's train-step "
          "speed on this machine, without evaluation)" if from_benchmark else ""))
   return "\n".join(lines)
+
+
+def claim_path(root, table, cell: grid_lib.Cell) -> pathlib.Path:
+  return grid_lib.cells_dir(root, table) / (cell.name + CLAIM_SUFFIX)
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+def holder(root, table, cell: grid_lib.Cell) -> dict | None:
+  """The live sweep holding ``cell`` (``{"pid", "host"}``), else None."""
+  held = _read_json(claim_path(root, table, cell))
+  if not held:
+    return None
+  if held.get("host") == socket.gethostname() and not _alive(held["pid"]):
+    return None
+  return held
+
+
+def claim(root, table, cell: grid_lib.Cell) -> dict | None:
+  """Claims ``cell`` for this process; returns the other holder if it fails."""
+  path = claim_path(root, table, cell)
+  me = {"pid": os.getpid(), "host": socket.gethostname()}
+  for _ in range(2):
+    try:
+      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+      other = holder(root, table, cell)
+      if other is not None and other != me:
+        return other
+      path.unlink(missing_ok=True)  # left by a dead process: take it over
+      continue
+    with os.fdopen(fd, "w") as f:
+      f.write(json.dumps(me) + "\n")
+    return None
+  return _read_json(path) or {"pid": -1, "host": "?"}
+
+
+def release(root, table, cell: grid_lib.Cell) -> None:
+  path = claim_path(root, table, cell)
+  if (_read_json(path) or {}).get("pid") == os.getpid():
+    path.unlink(missing_ok=True)
 
 
 def run_cell(root, table, cell: grid_lib.Cell, config=None) -> dict:
@@ -299,13 +359,31 @@ def run(root, table, grid: list[grid_lib.Cell], *, rerun_stale: bool = False,
   todo = [i for i, s in enumerate(states)
           if s.state in ("todo", "partial") or (s.state == "stale" and rerun_stale)]
   todo = _broadcast(todo)
-  ran = []
+  ran, elsewhere, done = [], [], [s.cell.name for s in states if s.state == "done"]
+  claims = jax.process_count() == 1
   for n, i in enumerate(todo, 1):
     cell = grid[i]
+    if claims:
+      other = claim(root, table, cell)
+      if other is not None:
+        log(f"[{n}/{len(todo)}] {table.name}/{cell.name}: being trained by "
+            f"another sweep (pid {other['pid']} on {other['host']}); skipped")
+        elsewhere.append(cell.name)
+        continue
+      state = state_of(root, table, cell)  # another sweep may have finished it
+      if state.state == "done":
+        release(root, table, cell)
+        done.append(cell.name)
+        continue
+    else:
+      state = states[i]
     log(f"[{n}/{len(todo)}] {table.name}/{cell.name} "
-        f"({states[i].state}{' at step ' + str(states[i].step) if states[i].step else ''})")
-    run_cell(root, table, cell)
+        f"({state.state}{' at step ' + str(state.step) if state.step else ''})")
+    try:
+      run_cell(root, table, cell)
+    finally:
+      if claims:
+        release(root, table, cell)
     ran.append(cell.name)
-  return {"ran": ran,
-          "skipped": [s.cell.name for s in states if s.state == "done"],
+  return {"ran": ran, "skipped": done, "elsewhere": elsewhere,
           "stale": [] if rerun_stale else [s.cell.name for s in stale]}
