@@ -39,7 +39,15 @@ METRIC_NAMES = {
     "probe_test_accuracy": "probe test acc",
     "probe_val_accuracy": "probe val acc",
     "knn_test_accuracy": "k-NN test acc",
+    "knn_val_accuracy": "k-NN val acc",
+    "init_probe_test_accuracy": "random-encoder probe test acc",
+    "init_knn_test_accuracy": "random-encoder k-NN test acc",
 }
+
+
+def _md(text: str) -> str:
+  """``text`` safe inside a Markdown table cell (augmentations use ``|``)."""
+  return text.replace("|", "\\|")
 
 
 def group_key(cell: grid_lib.Cell, axes: Sequence[str]) -> tuple:
@@ -161,11 +169,11 @@ def markdown(table, result: dict[str, Any], records) -> str:
   groups, metrics = result["groups"], result["metrics"]
   row_head = ", ".join(result["row_axes"]) or "cell"
   if result["by_metric"]:
-    heads = [METRIC_NAMES.get(m, m) for m in metrics]
+    heads = [_md(METRIC_NAMES.get(m, m)) for m in metrics]
     cols = [((), m) for m in metrics]
   else:
-    heads = [_label(c, result["column_axes"]) or METRIC_NAMES.get(
-        metrics[0], metrics[0]) for c in result["columns"]]
+    heads = [_md(_label(c, result["column_axes"]) or METRIC_NAMES.get(
+        metrics[0], metrics[0])) for c in result["columns"]]
     cols = [(c, metrics[0]) for c in result["columns"]]
   lines = [f"| {row_head} | " + " | ".join(heads) + " | wall per cell |",
            "|---" * (len(heads) + 2) + "|"]
@@ -180,7 +188,7 @@ def markdown(table, result: dict[str, Any], records) -> str:
       walls.append(g["wall_mean"])
     walls = [w for w in walls if not math.isnan(w)]
     wall = f"{np.mean(walls) / 60:.1f} min" if walls else "-"
-    lines.append(f"| {_label(row, result['row_axes'])} | " + " | ".join(cells)
+    lines.append(f"| {_md(_label(row, result['row_axes']))} | " + " | ".join(cells)
                  + f" | {wall} |")
   done = [r for r in records if r["summary"] is not None]
   seeds = sorted({r["cell"].seed for r in records})

@@ -109,7 +109,8 @@ def _views_figure(table, records, spec, path):
   ax.set_xlabel("training views per object (no augmentation)")
   ax.set_ylabel("test accuracy (%)")
   ax.grid(alpha=0.3)
-  ax.legend(fontsize=7, loc="lower right")
+  if ax.get_legend_handles_labels()[0]:
+    ax.legend(fontsize=7, loc="lower right")
   ax.set_title(table.get("title", table.name), fontsize=9)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
@@ -181,7 +182,8 @@ def _curves_figure(table, root, records, spec, path):
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend(fontsize=7)
   fig.suptitle(table.get("title", table.name), fontsize=9)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
