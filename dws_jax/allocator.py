@@ -17,7 +17,9 @@ benchmarks) call :func:`reexec_with_tcmalloc` first: when tcmalloc is
 installed (Debian ``libtcmalloc-minimal4``, installed by ``launch/setup.sh``
 as root) and not loaded yet, the process re-executes itself, same
 interpreter, same arguments, same pid, with tcmalloc in ``LD_PRELOAD``.
-``DWS_JAX_ALLOCATOR=system`` turns this off. Scripts of your own can call it
+``DWS_JAX_ALLOCATOR=system`` turns this off, and it never happens on an
+accelerator host (``JAX_PLATFORMS`` without ``cpu``, or a TPU or NVIDIA device
+in ``/dev``), where XLA:CPU's buffers are not the cost. Scripts of your own can call it
 as their first line, or be started as
 ``LD_PRELOAD=$(python -m dws_jax.allocator --path) python my_script.py``.
 
@@ -80,6 +82,24 @@ def loaded_tcmalloc() -> str | None:
   return None
 
 
+ACCELERATOR_DEVICES = ("accel0", "nvidia0")
+
+
+def accelerator_host(env: Mapping[str, str] | None = None,
+                     dev: str = "/dev") -> bool:
+  """Whether JAX will run on an accelerator here (no XLA:CPU allocator cost).
+
+  True when ``JAX_PLATFORMS`` names platforms and ``cpu`` is not the first,
+  or when ``dev`` holds a TPU (``accel0``) or an NVIDIA GPU (``nvidia0``).
+  """
+  env = os.environ if env is None else env
+  platforms = [p.strip() for p in env.get("JAX_PLATFORMS", "").split(",")
+               if p.strip()]
+  if platforms:
+    return platforms[0] != "cpu"
+  return any((pathlib.Path(dev) / name).exists() for name in ACCELERATOR_DEVICES)
+
+
 def _preloads(env: Mapping[str, str]) -> list[str]:
   """The libraries of ``LD_PRELOAD`` (separated by spaces or colons)."""
   return env.get("LD_PRELOAD", "").replace(":", " ").split()
@@ -111,14 +131,16 @@ def system_env(env: Mapping[str, str]) -> dict[str, str]:
 def reexec_with_tcmalloc(env: Mapping[str, str] | None = None) -> None:
   """Re-executes this process on tcmalloc when it is installed and not loaded.
 
-  Returns normally (doing nothing) when ``DWS_JAX_ALLOCATOR=system``, when
-  tcmalloc is already loaded or not installed, or when this process is
+  Returns normally (doing nothing) when ``DWS_JAX_ALLOCATOR=system``, on an
+  accelerator host (:func:`accelerator_host`), when tcmalloc is already
+  loaded or not installed, or when this process is
   already the re-executed one. Otherwise it does not return: the same
   interpreter restarts with the original command line (``sys.orig_argv``, so
   ``python -m module`` keeps working) and the pid is kept.
   """
   env = os.environ if env is None else env
-  if choice(env) == "system" or env.get(_REEXEC_MARK) or loaded_tcmalloc():
+  if (choice(env) == "system" or env.get(_REEXEC_MARK) or loaded_tcmalloc()
+      or accelerator_host(env)):
     return
   library = find_tcmalloc()
   if library is None or not sys.platform.startswith("linux"):

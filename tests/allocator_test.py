@@ -3,8 +3,10 @@
 """Tests of dws_jax.allocator: the re-executed process runs on tcmalloc."""
 
 import os
+import pathlib
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from dws_jax import allocator
@@ -67,6 +69,20 @@ class EnvTest(unittest.TestCase):
     self.assertEqual(allocator.choice({"DWS_JAX_ALLOCATOR": "System"}),
                      "system")
 
+  def test_accelerator_hosts_are_recognised(self):
+    with tempfile.TemporaryDirectory() as dev:
+      self.assertFalse(allocator.accelerator_host({}, dev))
+      self.assertTrue(allocator.accelerator_host({"JAX_PLATFORMS": "tpu"}, dev))
+      self.assertTrue(allocator.accelerator_host({"JAX_PLATFORMS": "cuda,cpu"}, dev))
+      self.assertFalse(allocator.accelerator_host({"JAX_PLATFORMS": "cpu"}, dev))
+      for name in ("accel0", "nvidia0"):
+        path = pathlib.Path(dev) / name
+        path.touch()
+        self.assertTrue(allocator.accelerator_host({}, dev), name)
+        # JAX_PLATFORMS=cpu on an accelerator host still runs XLA:CPU.
+        self.assertFalse(allocator.accelerator_host({"JAX_PLATFORMS": "cpu"}, dev))
+        path.unlink()
+
   def test_search_finds_only_existing_files(self):
     self.assertIsNone(allocator.find_tcmalloc(("/nonexistent",)))
     if TCMALLOC is not None:
@@ -83,6 +99,10 @@ class ReexecTest(unittest.TestCase):
 
   def test_system_choice_keeps_glibc(self):
     lines = _run(["-m", "dws_jax.allocator", "x"], DWS_JAX_ALLOCATOR="system")
+    self.assertEqual(lines, ["allocator: system malloc", "argv: x"])
+
+  def test_accelerator_host_is_not_reexecuted(self):
+    lines = _run(["-m", "dws_jax.allocator", "x"], JAX_PLATFORMS="tpu")
     self.assertEqual(lines, ["allocator: system malloc", "argv: x"])
 
   def test_child_on_system_env_runs_on_glibc(self):
