@@ -16,7 +16,6 @@ Named arguments: ``objects`` (train objects), ``views``, ``eval_objects``
 directory), ``augs`` (``+``-separated augmentations run on 1 view).
 """
 
-import importlib.util
 import pathlib
 
 import ml_collections
@@ -24,19 +23,12 @@ import ml_collections
 from dws_jax import config_utils
 
 
-def _shared():
-  path = pathlib.Path(__file__).parent / "tables" / "_fmnist.py"
-  spec = importlib.util.spec_from_file_location("dws_tables_fmnist", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def get_config(arg=None):
   arg = config_utils.parse_arg(
       arg, objects=500, views=5, eval_objects=500, epochs=40, seed=0,
       data="data/fmnist_demo_inrs", augs="mixup_aligned")
-  shared = _shared()
+  shared = config_utils.load_module(
+      pathlib.Path(__file__).parent / "tables" / "_fmnist.py")
   small = shared.SMALL
   batch = min(small["batch"], arg.objects)
   c = ml_collections.ConfigDict()

@@ -9,7 +9,10 @@ fields from the defaults given.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import pathlib
+import types
 
 import ml_collections
 
@@ -133,3 +136,25 @@ def flatten(d: dict, prefix: str = "") -> dict:
     else:
       out[f"{prefix}{k}"] = v
   return out
+
+
+def load_sibling(config_file: str, name: str) -> types.ModuleType:
+  """The module ``name`` (a ``.py`` file) next to ``config_file``.
+
+  Config files are loaded by path, not as a package, so one shares settings
+  with another as ``config_utils.load_sibling(__file__, "_fmnist")``.
+  """
+  return load_module(pathlib.Path(config_file).with_name(f"{name}.py"))
+
+
+def load_module(path: str | pathlib.Path) -> types.ModuleType:
+  """The Python file ``path`` as a module (not added to ``sys.modules``)."""
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise FileNotFoundError(f"{path} does not exist")
+  spec = importlib.util.spec_from_file_location(
+      f"dws_config_{path.parent.name}_{path.stem}", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+

@@ -63,3 +63,12 @@ def test_unknown_key_and_bad_type_still_refused():
     _parse("viewz=2")
   with pytest.raises(ValueError, match="is not a int"):
     _parse("views=random_choice(1,2)")
+
+
+def test_load_sibling_reads_the_file_next_to_the_config(tmp_path):
+  (tmp_path / "_shared.py").write_text("VALUE = 41 + 1\n")
+  config = tmp_path / "table.py"
+  config.write_text("")
+  assert config_utils.load_sibling(str(config), "_shared").VALUE == 42
+  with pytest.raises(FileNotFoundError, match="_missing.py does not exist"):
+    config_utils.load_sibling(str(config), "_missing")

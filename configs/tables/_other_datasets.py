@@ -7,21 +7,11 @@ Every augmentation family and MixUp variant of the Fashion-MNIST main table
 a table config names. Not a table itself.
 """
 
-import importlib.util
-import pathlib
-
 import ml_collections
 
+from dws_jax import config_utils
+
 SEEDS = (0, 1, 2)
-
-
-def load_sibling(name: str):
-  """``configs/tables/<name>.py`` as a module."""
-  path = pathlib.Path(__file__).with_name(f"{name}.py")
-  spec = importlib.util.spec_from_file_location(f"dws_tables_{name}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
 
 def augmentation_table(name: str, title: str, scale: str, scales: dict,
@@ -42,7 +32,7 @@ def augmentation_table(name: str, title: str, scale: str, scales: dict,
   if scale not in scales:
     raise ValueError(f"{name}: scale={scale!r}; expected one of "
                      f"{tuple(scales)} ({'; '.join(f'{k}: {v}' for k, v in scales.items())})")
-  augs = load_sibling("fmnist_augmentations").AUGS
+  augs = config_utils.load_sibling(__file__, "fmnist_augmentations").AUGS
   c = ml_collections.ConfigDict()
   c.name = f"{name}_{scale}"
   c.title = title

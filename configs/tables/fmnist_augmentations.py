@@ -21,8 +21,6 @@ Named arguments: ``scale`` (small | full), ``gnn`` (small scale: add the
 relational transformer rows).
 """
 
-import importlib.util
-import pathlib
 
 import ml_collections
 
@@ -34,17 +32,9 @@ AUGS = ("none", "translate", "rotate", "scale", "gaussian_noise", "dropout",
 GNN_AUGS = ("none", "translate", "dropout", "mixup_aligned")
 
 
-def _shared():
-  path = pathlib.Path(__file__).with_name("_fmnist.py")
-  spec = importlib.util.spec_from_file_location("dws_tables_fmnist", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def get_config(arg=None):
   arg = config_utils.parse_arg(arg, scale="small", gnn=False)
-  shared = _shared()
+  shared = config_utils.load_sibling(__file__, "_fmnist")
   c = shared.base("fmnist_augmentations",
                   "Augmentations, DWSNet, Fashion-MNIST INRs, 1 view",
                   arg.scale, f"scale={arg.scale}" + (",gnn=True" if arg.gnn else ""))

@@ -17,25 +17,15 @@ results/tables/fmnist_overfitting_<scale>.{md,csv,json,-curves.png}.
 Named arguments: ``scale`` (small | full).
 """
 
-import importlib.util
-import pathlib
 
 import ml_collections
 
 from dws_jax import config_utils
 
 
-def _shared():
-  path = pathlib.Path(__file__).with_name("_fmnist.py")
-  spec = importlib.util.spec_from_file_location("dws_tables_fmnist", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def get_config(arg=None):
   arg = config_utils.parse_arg(arg, scale="small")
-  shared = _shared()
+  shared = config_utils.load_sibling(__file__, "_fmnist")
   c = shared.base("fmnist_overfitting",
                   "Overfitting: internal vs external generalisation, DWSNet, "
                   "Fashion-MNIST INRs", arg.scale, f"scale={arg.scale}")

@@ -27,8 +27,6 @@ epochs. scale=full: all 55k train objects, 1 view, 500 epochs at batch
 Named arguments: ``scale`` (small | full).
 """
 
-import importlib.util
-import pathlib
 
 import ml_collections
 
@@ -39,17 +37,9 @@ MIXUPS = ("self_mixup", "self_mixup_perm", "self_mixup_aligned")
 SMALL_OBJECTS = 1000
 
 
-def _shared():
-  path = pathlib.Path(__file__).with_name("_fmnist.py")
-  spec = importlib.util.spec_from_file_location("dws_tables_fmnist", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def get_config(arg=None):
   arg = config_utils.parse_arg(arg, scale="small")
-  shared = _shared()
+  shared = config_utils.load_sibling(__file__, "_fmnist")
   c = shared.base("fmnist_ssl",
                   "Contrastive (SimCLR) DWSNet encoder, Fashion-MNIST INRs, "
                   "downstream accuracy", arg.scale, f"scale={arg.scale}")

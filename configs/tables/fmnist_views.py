@@ -16,8 +16,6 @@ results/tables/fmnist_views_<scale>.{md,csv,json,-views.png}.
 Named arguments: ``scale`` (small | full).
 """
 
-import importlib.util
-import pathlib
 
 import ml_collections
 
@@ -27,17 +25,9 @@ AUGMENTED = ("mixup", "mixup_perm", "mixup_aligned", "translate", "rotate",
              "siren_negation", "dropout")
 
 
-def _shared():
-  path = pathlib.Path(__file__).with_name("_fmnist.py")
-  spec = importlib.util.spec_from_file_location("dws_tables_fmnist", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def get_config(arg=None):
   arg = config_utils.parse_arg(arg, scale="small")
-  shared = _shared()
+  shared = config_utils.load_sibling(__file__, "_fmnist")
   c = shared.base("fmnist_views",
                   "Views vs augmentation, DWSNet, Fashion-MNIST INRs",
                   arg.scale, f"scale={arg.scale}")

@@ -17,23 +17,14 @@ warmup steps, no weight decay) at batch 64, 100 epochs of one pass over the
 Named arguments: ``scale`` (small only: the dataset is small).
 """
 
-import importlib.util
-import pathlib
 
 from dws_jax import config_utils
 
 
-def _helpers():
-  path = pathlib.Path(__file__).with_name("_other_datasets.py")
-  spec = importlib.util.spec_from_file_location("dws_tables_other", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def get_config(arg=None):
   arg = config_utils.parse_arg(arg, scale="small")
-  return _helpers().augmentation_table(
+  tables = config_utils.load_sibling(__file__, "_other_datasets")
+  return tables.augmentation_table(
       "furniture_augmentations",
       "Augmentations, DWSNet, occupancy INRs of real furniture models, 1 view",
       arg.scale,

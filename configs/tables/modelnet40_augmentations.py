@@ -16,23 +16,14 @@ Named arguments: ``scale`` (full), ``data_dir`` (the ModelNet40 tree; default
 ``$DWS_MODELNET40_DIR``).
 """
 
-import importlib.util
-import pathlib
 
 from dws_jax import config_utils
 
 
-def _helpers():
-  path = pathlib.Path(__file__).with_name("_other_datasets.py")
-  spec = importlib.util.spec_from_file_location("dws_tables_other", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def get_config(arg=None):
   arg = config_utils.parse_arg(arg, scale="full", data_dir="")
-  return _helpers().augmentation_table(
+  tables = config_utils.load_sibling(__file__, "_other_datasets")
+  return tables.augmentation_table(
       "modelnet40_augmentations",
       "Augmentations, DWSNet, CIFAR-10 INRs, 1 view", arg.scale,
       {"full": "the paper's protocol, on an accelerator"},
