@@ -19,8 +19,8 @@ as root) and not loaded yet, the process re-executes itself, same
 interpreter, same arguments, same pid, with tcmalloc in ``LD_PRELOAD``.
 ``DWS_JAX_ALLOCATOR=system`` turns this off, and it never happens on an
 accelerator host (``JAX_PLATFORMS`` without ``cpu``, or a TPU or NVIDIA device
-in ``/dev``), where XLA:CPU's buffers are not the cost. Scripts of your own can call it
-as their first line, or be started as
+in ``/dev``), where XLA:CPU's buffers are not the cost. Scripts of your own
+can call it as their first line, or be started as
 ``LD_PRELOAD=$(python -m dws_jax.allocator --path) python my_script.py``.
 
 tcmalloc's page heap is told never to return memory to the OS

@@ -157,4 +157,3 @@ def load_module(path: str | pathlib.Path) -> types.ModuleType:
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module
-

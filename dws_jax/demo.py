@@ -59,9 +59,9 @@ def main(argv=None) -> dict:
   if os.environ.get("JAX_PLATFORMS", "") in ("", "cpu") and args.devices > 1:
     import jax  # pylint: disable=g-import-not-at-top
     jax.config.update("jax_num_cpu_devices", args.devices)
-  from dws_jax.data import inr_dataset  # pylint: disable=g-import-not-at-top
   from dws_jax.tables import aggregate  # pylint: disable=g-import-not-at-top
   from dws_jax.tables import grid  # pylint: disable=g-import-not-at-top
+  from dws_jax.tables import main as tables_main  # pylint: disable=g-import-not-at-top
   from dws_jax.tables import sweep  # pylint: disable=g-import-not-at-top
 
   start = time.perf_counter()
@@ -73,12 +73,8 @@ def main(argv=None) -> dict:
   cells = grid.cells(table)
   grid.validate(table, cells)
   sweep.check_root(args.workdir, table, write=True)
-  dataset = grid.dataset_config(table)
-  dataset.host_devices = args.devices
   print(f"== INR dataset in {args.data} ==", flush=True)
-  made = inr_dataset.generate(dataset, args.data)
-  if not made["complete"]:
-    raise RuntimeError(f"INR dataset in {args.data} is incomplete")
+  tables_main.make_dataset(table, host_devices=args.devices)
   sweep.run(args.workdir, table, cells, log=lambda m: print(m, flush=True))
   minutes = (time.perf_counter() - start) / 60
   table.notes = (f"Whole job {minutes:.1f} min on {os.cpu_count()} CPU cores "

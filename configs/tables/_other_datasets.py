@@ -11,9 +11,6 @@ import ml_collections
 
 from dws_jax import config_utils
 
-SEEDS = (0, 1, 2)
-
-
 def augmentation_table(name: str, title: str, scale: str, scales: dict,
                        dataset: dict, train_overrides: dict
                        ) -> ml_collections.ConfigDict:
@@ -30,9 +27,11 @@ def augmentation_table(name: str, title: str, scale: str, scales: dict,
       at this scale (every cell the same).
   """
   if scale not in scales:
+    why = "; ".join(f"{k}: {v}" for k, v in scales.items())
     raise ValueError(f"{name}: scale={scale!r}; expected one of "
-                     f"{tuple(scales)} ({'; '.join(f'{k}: {v}' for k, v in scales.items())})")
+                     f"{tuple(scales)} ({why})")
   augs = config_utils.load_sibling(__file__, "fmnist_augmentations").AUGS
+  seeds = config_utils.load_sibling(__file__, "_fmnist").SEEDS
   c = ml_collections.ConfigDict()
   c.name = f"{name}_{scale}"
   c.title = title
@@ -44,10 +43,28 @@ def augmentation_table(name: str, title: str, scale: str, scales: dict,
       "config": "configs/fmnist_dwsnet.py", "arg": "",
       "overrides": train_overrides})
   c.grid = [{"model": ["dwsnet"], "aug": list(augs), "views": [1],
-             "seed": list(SEEDS)}]
+             "seed": list(seeds)}]
   c.aggregate = ml_collections.ConfigDict({
       "rows": ("aug",), "columns": ("metric",),
       "metrics": ("test_accuracy_at_best_val", "best_val_accuracy",
                   "final_train_accuracy")})
   c.figures = [{"kind": "bar", "metric": "test_accuracy_at_best_val"}]
   return c
+
+
+def paper_protocol_table(name: str, title: str, arg: str | None,
+                         inr_config: str, inr_dir: str, train_objects: int
+                         ) -> ml_collections.ConfigDict:
+  """:func:`augmentation_table` at ``scale=full`` with the paper's protocol.
+
+  ``arg`` takes ``scale`` (full only) and ``data_dir`` (the dataset's official
+  files, passed to ``inr_config``; empty: its default).
+  """
+  arg = config_utils.parse_arg(arg, scale="full", data_dir="")
+  return augmentation_table(
+      name, title, arg.scale,
+      {"full": "the paper's protocol, on an accelerator"},
+      {"config": inr_config,
+       "arg": f"data_dir={arg.data_dir}" if arg.data_dir else "",
+       "dir": inr_dir, "train_objects": train_objects},
+      {})

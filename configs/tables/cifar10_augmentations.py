@@ -15,18 +15,11 @@ Named arguments: ``scale`` (full), ``data_dir`` (the CIFAR-10 files; default
 ``$DWS_CIFAR10_DIR``).
 """
 
-
 from dws_jax import config_utils
 
 
 def get_config(arg=None):
-  arg = config_utils.parse_arg(arg, scale="full", data_dir="")
   tables = config_utils.load_sibling(__file__, "_other_datasets")
-  return tables.augmentation_table(
-      "cifar10_augmentations",
-      "Augmentations, DWSNet, CIFAR-10 INRs, 1 view", arg.scale,
-      {"full": "the paper's protocol, on an accelerator"},
-      {"config": "configs/inrs/cifar10.py",
-       "arg": f"data_dir={arg.data_dir}" if arg.data_dir else "",
-       "dir": "data/cifar10_inrs", "train_objects": 45000},
-      {})
+  return tables.paper_protocol_table(
+      "cifar10_augmentations", "Augmentations, DWSNet, CIFAR-10 INRs, 1 view", arg,
+      "configs/inrs/cifar10.py", "data/cifar10_inrs", 45000)

@@ -21,7 +21,6 @@ Named arguments: ``scale`` (small | full), ``gnn`` (small scale: add the
 relational transformer rows).
 """
 
-
 import ml_collections
 
 from dws_jax import config_utils

@@ -17,7 +17,6 @@ results/tables/fmnist_overfitting_<scale>.{md,csv,json,-curves.png}.
 Named arguments: ``scale`` (small | full).
 """
 
-
 import ml_collections
 
 from dws_jax import config_utils

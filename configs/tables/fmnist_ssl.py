@@ -27,7 +27,6 @@ epochs. scale=full: all 55k train objects, 1 view, 500 epochs at batch
 Named arguments: ``scale`` (small | full).
 """
 
-
 import ml_collections
 
 from dws_jax import config_utils

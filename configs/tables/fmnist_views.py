@@ -16,7 +16,6 @@ results/tables/fmnist_views_<scale>.{md,csv,json,-views.png}.
 Named arguments: ``scale`` (small | full).
 """
 
-
 import ml_collections
 
 from dws_jax import config_utils

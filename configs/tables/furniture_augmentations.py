@@ -17,7 +17,6 @@ warmup steps, no weight decay) at batch 64, 100 epochs of one pass over the
 Named arguments: ``scale`` (small only: the dataset is small).
 """
 
-
 from dws_jax import config_utils
 
 

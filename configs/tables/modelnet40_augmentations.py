@@ -16,18 +16,12 @@ Named arguments: ``scale`` (full), ``data_dir`` (the ModelNet40 tree; default
 ``$DWS_MODELNET40_DIR``).
 """
 
-
 from dws_jax import config_utils
 
 
 def get_config(arg=None):
-  arg = config_utils.parse_arg(arg, scale="full", data_dir="")
   tables = config_utils.load_sibling(__file__, "_other_datasets")
-  return tables.augmentation_table(
+  return tables.paper_protocol_table(
       "modelnet40_augmentations",
-      "Augmentations, DWSNet, CIFAR-10 INRs, 1 view", arg.scale,
-      {"full": "the paper's protocol, on an accelerator"},
-      {"config": "configs/inrs/modelnet40.py",
-       "arg": f"data_dir={arg.data_dir}" if arg.data_dir else "",
-       "dir": "data/modelnet40_inrs", "train_objects": 8858},
-      {})
+      "Augmentations, DWSNet, ModelNet40 occupancy INRs, 1 view", arg,
+      "configs/inrs/modelnet40.py", "data/modelnet40_inrs", 8858)

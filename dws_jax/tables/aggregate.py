@@ -61,7 +61,6 @@ def _label(values: tuple, axes: Sequence[str]) -> str:
       parts.append(f"{value} view{'s' if value != 1 else ''}")
     elif axis == "train":
       parts.append(f"trained by {value}" if value else "")
-      continue
     elif axis == "objects":
       parts.append("all objects" if value == 0 else f"{value} objects")
     else:

@@ -77,8 +77,7 @@ class Cell:
       name += "-o" + hashlib.sha1(json.dumps(
           self.overrides, sort_keys=True).encode()).hexdigest()[:6]
     if self.train:
-      train = dict(self.train)
-      stem = re.sub(r"[^A-Za-z0-9_]+", "_", pathlib.Path(train["config"]).stem)
+      stem = re.sub(r"[^A-Za-z0-9_]+", "_", self.train_config)
       name += f"-{stem}-" + hashlib.sha1(json.dumps(
           self.train, sort_keys=True).encode()).hexdigest()[:6]
     return name

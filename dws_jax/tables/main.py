@@ -50,6 +50,29 @@ def _parser() -> argparse.ArgumentParser:
   return parser
 
 
+def make_dataset(table, host_devices: int | None = None) -> None:
+  """Makes (or resumes, or finds complete) the INR dataset a table names.
+
+  Raises:
+    ValueError: the dataset cannot be made (missing source files, bad config).
+    RuntimeError: it is still incomplete afterwards.
+  """
+  from dws_jax.data import inr_dataset  # pylint: disable=g-import-not-at-top
+  from dws_jax.tables import grid  # pylint: disable=g-import-not-at-top
+  dataset = grid.dataset_config(table)
+  if host_devices is not None:
+    dataset.host_devices = host_devices
+  try:
+    made = inr_dataset.generate(dataset, table.dataset.dir)
+  except (FileNotFoundError, ValueError) as e:
+    raise ValueError(f"table {table.name}: its INR dataset ({table.dataset.config}"
+                     f":{table.dataset.get('arg', '')} into {table.dataset.dir}) "
+                     f"cannot be made: {e}") from e
+  if not made["complete"]:
+    raise RuntimeError(f"INR dataset {table.dataset.dir} is incomplete; rerun "
+                       "to resume it")
+
+
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   if os.environ.get("JAX_PLATFORMS", "") in ("", "cpu") and args.devices > 1:
@@ -90,17 +113,8 @@ def main(argv=None) -> int:
 
   parallel.maybe_initialize_distributed()
   sweep.check_root(args.root, table, write=True)
-  dataset = grid.dataset_config(table)
   print(f"== {table.name}: INR dataset {table.dataset.dir} ==", flush=True)
-  try:
-    made = inr_dataset.generate(dataset, table.dataset.dir)
-  except (FileNotFoundError, ValueError) as e:
-    raise ValueError(f"table {table.name}: its INR dataset ({table.dataset.config}"
-                     f":{table.dataset.get('arg', '')} into {table.dataset.dir}) "
-                     f"cannot be made: {e}") from e
-  if not made["complete"]:
-    raise RuntimeError(f"INR dataset {table.dataset.dir} is incomplete; rerun "
-                       "to resume it")
+  make_dataset(table)
   result = sweep.run(args.root, table, chosen, rerun_stale=args.rerun_stale,
                      log=lambda m: print(m, flush=True))
   import jax  # pylint: disable=g-import-not-at-top
