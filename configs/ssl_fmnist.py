@@ -44,6 +44,8 @@ def get_config(arg=None):
   config = ml_collections.ConfigDict()
   config.task = "contrastive"
   config.seed = arg.seed
+  config.prng_impl = "threefry2x32"  # or rbg / unsafe_rbg (dws_jax.prng)
+  config.init_mode = "auto"  # jit / eager (dws_jax.train_state.create)
   config.data = ml_collections.ConfigDict({
       "dir": arg.data, "views": arg.views, "objects": arg.objects,
       "normalize": arg.normalize})

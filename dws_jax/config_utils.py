@@ -16,6 +16,8 @@ import types
 
 import ml_collections
 
+from dws_jax import prng
+
 
 def _convert(name: str, value: str, default):
   if isinstance(default, bool):
@@ -136,6 +138,30 @@ def flatten(d: dict, prefix: str = "") -> dict:
     else:
       out[f"{prefix}{k}"] = v
   return out
+
+
+# Options added to the training config after runs were already written: a
+# saved config without one of these keys ran with this value. Flattened keys.
+ADDED_DEFAULTS = {"prng_impl": prng.DEFAULT_IMPL, "init_mode": "auto"}
+
+
+def config_diff(previous: dict, current: dict) -> list[str]:
+  """The flattened keys where two saved run configs differ.
+
+  A key of :data:`ADDED_DEFAULTS` missing from one side counts as its
+  default, so a run written before the option existed still matches a config
+  that sets the default explicitly.
+
+  Args:
+    previous: the config a workdir holds (nested dicts, as ``config.json``).
+    current: the config about to run (nested dicts, :func:`to_dict`).
+
+  Returns:
+    Sorted flattened keys whose values differ (empty: the same run).
+  """
+  old = {**ADDED_DEFAULTS, **flatten(previous)}
+  new = {**ADDED_DEFAULTS, **flatten(current)}
+  return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
 def load_sibling(config_file: str, name: str) -> types.ModuleType:

@@ -37,6 +37,7 @@ from dws_jax import contrastive
 from dws_jax import metric_writers
 from dws_jax import optim
 from dws_jax import parallel
+from dws_jax import prng
 from dws_jax import steps
 from dws_jax import train_state as ts
 from dws_jax import weight_space as wsp
@@ -81,10 +82,10 @@ def prepare_workdir(config: ml_collections.ConfigDict, workdir: str,
   if os.path.exists(path):
     with open(path) as f:
       previous = json.load(f)
-    if previous != current:
+    diff = config_utils.config_diff(previous, current)
+    if diff:
       if not overwrite:
         old, new = config_utils.flatten(previous), config_utils.flatten(current)
-        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
                             for k in diff[:8])
         raise ValueError(
@@ -243,22 +244,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     model = contrastive.wrap_model(config, model)
   aug_fn = build_augmentation(config, spec, num_classes)
   tx = optim.make_optimizer(config.optim)
-  key = jax.random.key(config.seed)
+  key = prng.root_key(config.seed,
+                       config.get("prng_impl", prng.DEFAULT_IMPL))
   repl = parallel.replicated(mesh)
 
-  # Model init runs op by op: compiling a whole DWSNet init takes minutes on
-  # CPU, while running it eagerly takes seconds. Every process draws the same
-  # values from the same key.
+  # Every process draws the same values from the same key.
   sample = jax.tree.map(lambda x: jnp.asarray(np.asarray(x[:2])),
                         data.splits["train"].ws)
   params_key, dropout_key = jax.random.split(
       jax.random.fold_in(key, steps.INIT_STREAM))
-  variables = dict(model.init({"params": params_key, "dropout": dropout_key},
-                              sample, train=False))
-  params = variables.pop("params")
-  state = parallel.put_replicated(
-      ts.TrainState(step=np.zeros((), np.int32), params=params,
-                    opt_state=tx.init(params), model_state=variables), mesh)
+  state = ts.create(model, tx, {"params": params_key, "dropout": dropout_key},
+                    sample, repl, config.get("init_mode", "auto"))
   num_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params))
 
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"))

@@ -199,13 +199,31 @@ class AttentionTest(parameterized.TestCase):
       return lambda *args: jnp.sum(jnp.sin(fn(*args)) * w)
 
     chunked = lambda q, k, v: layers.stacked_attention(
-        q, k, v, chunk_elements=3 * heads * n * n)
-    np.testing.assert_allclose(chunked(q, k, v), reference(q, k, v),
-                               atol=1e-5, rtol=1e-5)
-    grads = jax.grad(loss(chunked), argnums=(0, 1, 2))(q, k, v)
+        q, k, v, chunk_bytes=3 * heads * n * n * 4)
     expected = jax.grad(loss(reference), argnums=(0, 1, 2))(q, k, v)
-    for a, b in zip(grads, expected):
-      np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
+    for fn in (layers.stacked_attention, chunked):
+      np.testing.assert_allclose(fn(q, k, v), reference(q, k, v),
+                                 atol=1e-5, rtol=1e-5)
+      grads = jax.grad(loss(fn), argnums=(0, 1, 2))(q, k, v)
+      for a, b in zip(grads, expected):
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
+
+  def test_attention_chunks_follow_the_byte_budget(self):
+    q = jnp.ones((12, 4, 2, 8))  # 4 * 8 * 8 float32 weights = 1 KiB a sample
+
+    def loop_lengths(**kwargs):
+      jaxpr = jax.make_jaxpr(
+          lambda x: layers.stacked_attention(x, x, x, **kwargs))(q)
+      return [e.params["length"] for e in jaxpr.jaxpr.eqns
+              if e.primitive.name == "scan"]
+
+    self.assertEqual(loop_lengths(), [])  # unchunked by default
+    self.assertEqual(loop_lengths(chunk_bytes=3 * 1024), [4])   # 4 x 3
+    self.assertEqual(loop_lengths(chunk_bytes=5 * 1024), [3])   # 3 x 4 (divides 12)
+    self.assertEqual(loop_lengths(chunk_bytes=100), [12])  # at least 1 sample
+    self.assertEqual(loop_lengths(chunk_bytes=12 * 1024), [])
+    with self.assertRaisesRegex(ValueError, "chunk_bytes must be positive"):
+      layers.stacked_attention(q, q, q, chunk_bytes=0)
 
 
 class DropoutMaskTest(parameterized.TestCase):

@@ -28,13 +28,11 @@ for every coordinate ``x`` (a row of :func:`dws_jax.make_grid`):
 Outputs: every augmentation acts on the weights only, so INRs with several
 outputs (RGB, ``d_L = 3``) are transformed as a whole, all channels alike.
 
-Randomness: scalar draws (angles, shifts, scales, quantile levels) use
-``jax.random`` directly. Draws with one value per parameter or per neuron
-(noise, dropout masks, signs, phase shifts, permutation ranks) hash a
-per-entry counter with a 64-bit seed, the sample key's raw threefry data (two
-rounds of the ``lowbias32`` integer mixer, Wellons' hash-prospector): threefry
-costs ~1 ms per 256 INRs of 1185 parameters on XLA:CPU, about ten times the
-hash.
+Randomness: every draw is ``jax.random`` on the sample key, so it follows the
+key's PRNG implementation (threefry by default; ``rbg`` or another
+implementation by the config's ``prng_impl``, see :mod:`dws_jax.prng`).
+Draws with one value per parameter or per neuron take one call for the whole
+weight space, sliced per tensor.
 Results are a deterministic function of the key, as with ``jax.random``.
 """
 
@@ -91,132 +89,15 @@ def _check_sample(spec: wsp.WeightSpaceSpec, ws: wsp.WeightSpace, aug: str):
 # -- randomness ---------------------------------------------------------------
 
 
-def _lowbias32(x: Array) -> Array:
-  """Integer mixer with low bias (hash-prospector ``lowbias32``); uint32."""
-  x = x ^ (x >> 16)
-  x = x * jnp.uint32(0x21F0AAAD)
-  x = x ^ (x >> 15)
-  x = x * jnp.uint32(0x735A2D97)
-  return x ^ (x >> 15)
+def _hidden_split(x: Array, spec: wsp.WeightSpaceSpec) -> list[Array]:
+  """Splits ``(sum of hidden widths,)`` into one ``(d_{l+1},)`` per hidden layer."""
+  sizes = spec.layer_sizes[1:-1]
+  return list(jnp.split(x, np.cumsum(sizes)[:-1])) if sizes else []
 
 
-def entry_bits(seed: Array, shape: tuple[int, ...], offset: int = 0) -> Array:
-  """Random uint32 bits, one per entry, from a ``(2,)`` uint32 seed.
-
-  Entry ``i`` (row-major, plus ``offset``) gets
-  ``lowbias32(lowbias32(i * golden ^ seed[0]) + seed[1])``, so disjoint
-  offsets give independent-looking streams from one seed.
-
-  Args:
-    seed: ``(2,)`` uint32, e.g. ``_seed(key)``.
-    shape: output shape.
-    offset: counter offset of the first entry.
-
-  Returns:
-    uint32 array of ``shape``.
-  """
-  size = math.prod(shape)
-  counter = jnp.arange(offset, offset + size, dtype=jnp.uint32).reshape(shape)
-  x = _lowbias32((counter * jnp.uint32(0x9E3779B9)) ^ seed[0])
-  return _lowbias32(x + seed[1])
-
-
-def _open_uniform(bits: Array) -> Array:
-  """uint32 bits -> uniform in the open interval (0, 1), 24-bit resolution."""
-  return ((bits >> 8).astype(jnp.float32) + 0.5) * np.float32(2.0**-24)
-
-
-# log(1 + t) / t on [sqrt(1/2) - 1, sqrt(2) - 1], degree-9 least squares on
-# Chebyshev nodes: |t p(t) - log(1 + t)| < 2e-9 (float32 evaluation: ~2e-7).
-_LOG1P_COEFFS = tuple(np.float32(c) for c in (
-    1.0, -0.49999988, 0.33333324, -0.25001586, 0.20002073, -0.16609113,
-    0.14180037, -0.13240925, 0.1291449, -0.07638784))
-_BITS_SQRT_HALF = 0x3F3504F3  # float32 bit pattern of sqrt(1/2)
-
-
-def _neg2_log_uniform(bits: Array) -> Array:
-  """``-2 log(u)`` for ``u = ((bits >> 8) + 0.5) 2^-24`` in ``(0, 1)``.
-
-  ``u = 2^e m`` with ``m`` in ``[sqrt(1/2), sqrt(2))`` read off the float bits,
-  ``log u = e log 2 + t p(t)`` with ``t = m - 1``: only integer and
-  multiply-add operations, which XLA:CPU vectorises (``jnp.log`` is about
-  twice as slow there). Relative error ~2e-7.
-  """
-  ub = lax.bitcast_convert_type(_open_uniform(bits), jnp.int32) - _BITS_SQRT_HALF
-  e = (ub >> 23).astype(jnp.float32)
-  t = lax.bitcast_convert_type((ub & 0x7FFFFF) + _BITS_SQRT_HALF,
-                               jnp.float32) - 1.0
-  p = _LOG1P_COEFFS[-1]
-  for c in _LOG1P_COEFFS[-2::-1]:
-    p = p * t + c
-  return np.float32(-2 * np.log(2)) * e - 2.0 * (t * p)
-
-
-def _unit_circle(bits: Array) -> tuple[Array, Array]:
-  """A uniform point ``(cos a, sin a)`` on the unit circle from uint32 bits.
-
-  The top two bits pick the quadrant ``k``, the next 24 an angle ``phi``
-  uniform in ``[-pi/4, pi/4)``; ``a = k pi/2 + phi``. ``sin phi`` and
-  ``cos phi`` are Taylor polynomials of degree 9 and 8 (error < 3e-8 on
-  ``|phi| <= pi/4``); the quadrant rotation is a blend, with no select.
-  """
-  f = (((bits >> 6) & np.uint32(0xFFFFFF)).astype(jnp.float32) + 0.5) * np.float32(
-      2.0**-24) - 0.5
-  phi = f * np.float32(np.pi / 2)
-  p2 = phi * phi
-  sin = phi + phi * p2 * (((np.float32(1 / 362880) * p2 - np.float32(1 / 5040))
-                           * p2 + np.float32(1 / 120)) * p2 - np.float32(1 / 6))
-  cos = 1.0 + p2 * (((np.float32(1 / 40320) * p2 - np.float32(1 / 720)) * p2
-                     + np.float32(1 / 24)) * p2 - 0.5)
-  odd = ((bits >> 30) & np.uint32(1)).astype(jnp.float32)  # k in {1, 3}
-  sign = 1.0 - 2.0 * (bits >> 31).astype(jnp.float32)      # k in {2, 3}
-  return sign * (cos - odd * (sin + cos)), sign * (sin + odd * (cos - sin))
-
-
-def _normal(seed: Array, shape: tuple[int, ...], offset: int, dtype) -> Array:
-  """Standard normals by Box-Muller from per-entry hashed bits.
-
-  ``ceil(n/2)`` pairs: counters ``offset + i`` give the radius
-  ``r = sqrt(-2 log u)`` and counters ``offset + ceil(n/2) + i`` a uniform
-  point ``(x, y)`` on the unit circle; ``z = (r x, r y)`` (both halves used,
-  first all ``r x`` then all ``r y``). Both steps are polynomials
-  (:func:`_neg2_log_uniform`, :func:`_unit_circle`), no transcendental calls.
-  ``|z| <= 5.9`` (24-bit ``u``).
-  """
-  n = math.prod(shape)
-  pairs = (n + 1) // 2
-  radius = jnp.sqrt(_neg2_log_uniform(entry_bits(seed, (pairs,), offset)))
-  x, y = _unit_circle(entry_bits(seed, (pairs,), offset + pairs))
-  z = jnp.concatenate([radius * x, radius * y]) if n > 1 else radius * x
-  return z[:n].reshape(shape).astype(dtype)
-
-
-def _bernoulli_threshold(p: float) -> int:
-  """Bits below this uint32 threshold occur with probability ``p`` (p < 1)."""
-  return min(int(round(p * 2.0**32)), 2**32 - 1)
-
-
-def _seed(key: Array) -> Array:
-  """One ``(2,)`` uint32 seed per sample key, for :func:`entry_bits`.
-
-  A threefry key is itself two random words (the sample keys come from
-  ``jax.random.split``), so its raw data is the seed: no extra threefry call,
-  which costs ~80 us per 256 samples on XLA:CPU. Other key types draw the
-  seed with ``jax.random.bits``.
-  """
-  data = jax.random.key_data(key)
-  if data.shape == (2,) and data.dtype == jnp.uint32:
-    return data
-  return jax.random.bits(key, (2,), jnp.uint32)
-
-
-def _neuron_bits(key: Array, spec: wsp.WeightSpaceSpec) -> list[Array]:
-  """Random uint32 bits ``(d_{l+1},)`` for every hidden layer ``l``."""
-  seed, offset, out = _seed(key), 0, []
-  for l in range(spec.num_layers - 1):
-    out.append(entry_bits(seed, (spec.layer_sizes[l + 1],), offset))
-    offset += spec.layer_sizes[l + 1]
-  return out
+def _hidden_neurons(spec: wsp.WeightSpaceSpec) -> int:
+  """Number of hidden neurons, all layers together."""
+  return sum(spec.layer_sizes[1:-1])
 
 
 def _leaves(ws: wsp.WeightSpace):
@@ -233,8 +114,8 @@ def _ranks(bits: Array) -> Array:
   The low ``ceil(log2 n)`` bits of word ``i`` are replaced by ``i``, so the
   words are distinct and one compare per pair suffices (ties of the remaining
   high bits, probability ``~n^2 2^-33``, are broken by position).
-  ``rank_i = #{j : w_j < w_i}``: ``O(n^2)`` compares, which XLA:CPU runs far
-  faster than a sort for the widths of INRs (up to a few hundred).
+  ``rank_i = #{j : w_j < w_i}``: ``O(n^2)`` compares and no sort, which is
+  cheap on every backend for the widths of INRs (up to a few hundred).
   """
   n = bits.shape[-1]
   low = max(1, (n - 1).bit_length())
@@ -243,21 +124,21 @@ def _ranks(bits: Array) -> Array:
 
 
 def random_ranks(key: Array, n: int) -> Array:
-  """A uniformly random permutation of ``range(n)`` without a sort.
+  """A uniformly random permutation of ``range(n)``.
 
-  Ranks of ``n`` hashed random words (:func:`_ranks`) for ``n <= 1024``;
-  ``jax.random.permutation`` beyond.
+  Ranks (:func:`_ranks`) of ``n`` words of ``jax.random.bits`` for
+  ``n <= 1024``; ``jax.random.permutation`` beyond.
 
   Args:
-    key: PRNG key.
+    key: PRNG key (any ``jax.random`` implementation).
     n: permutation size.
 
   Returns:
     int32 ``(n,)`` permutation.
   """
   if n > 1024:
-    return jax.random.permutation(key, n)
-  return _ranks(entry_bits(_seed(key), (n,)))
+    return jax.random.permutation(key, n).astype(jnp.int32)
+  return _ranks(jax.random.bits(key, (n,), jnp.uint32))
 
 
 # -- input-space ----------------------------------------------------------------
@@ -445,7 +326,7 @@ def gaussian_noise(spec: wsp.WeightSpaceSpec, scale: float = 0.32, *,
 
   def aug(key: Array, ws: wsp.WeightSpace) -> wsp.WeightSpace:
     _check_sample(spec, ws, "gaussian_noise")
-    noise = _normal(_seed(key), (spec.num_params,), 0, ws.dtype)
+    noise = jax.random.normal(key, (spec.num_params,), ws.dtype)
     updates = {}
     for (kind, layer, leaf), offset in zip(_leaves(ws), offsets):
       if reference_compat:
@@ -491,11 +372,10 @@ def dropout(spec: wsp.WeightSpaceSpec, p: float = 0.1, *,
       return ws.map(jnp.zeros_like)
     if p <= 0.0:
       return ws
-    seed = _seed(key)
-    threshold = np.uint32(_bernoulli_threshold(p))
+    keep_all = jax.random.bernoulli(key, 1.0 - p, (spec.num_params,))
     updates = {}
     for (kind, layer, leaf), offset in zip(_leaves(ws), offsets):
-      keep = entry_bits(seed, leaf.shape, offset) >= threshold
+      keep = keep_all[offset:offset + leaf.size].reshape(leaf.shape)
       updates[(kind, layer)] = jnp.where(keep, leaf * factor, 0).astype(leaf.dtype)
     return wsp.replace_leaves(ws, updates)
 
@@ -616,9 +496,8 @@ def permutation(spec: wsp.WeightSpaceSpec) -> SampleAug:
 
   Groups and the axes they act on come from ``spec.permutations``; the result
   equals :func:`dws_jax.permute` with these permutations (applied with one
-  gather per leaf, :func:`_leaf_permuter`). Each group's permutation is the
-  ranks of hashed words (:func:`_ranks`), all groups from one seed with
-  disjoint counters. Function-preserving for any activation (the official
+  gather per leaf, :func:`_leaf_permuter`). Each group's permutation is
+  :func:`random_ranks` of its own split of the key. Function-preserving for any activation (the official
   ``--permutation`` flag).
 
   Returns:
@@ -638,15 +517,9 @@ def permutation(spec: wsp.WeightSpaceSpec) -> SampleAug:
 
 def _group_perms(key: Array, spec: wsp.WeightSpaceSpec) -> list[Array]:
   """One random permutation ``(size,)`` per group of ``spec.permutations``."""
-  seed, offset, perms = _seed(key), 0, []
-  for group in spec.permutations:  # one hashed stream, disjoint counters
-    if group.size > 1024:
-      perms.append(jax.random.permutation(jax.random.fold_in(key, offset),
-                                          group.size))
-    else:
-      perms.append(_ranks(entry_bits(seed, (group.size,), offset)))
-    offset += group.size
-  return perms
+  groups = spec.permutations
+  keys = jax.random.split(key, len(groups)) if groups else []
+  return [random_ranks(k, group.size) for k, group in zip(keys, groups)]
 
 
 @register("siren_negation", "sample")
@@ -671,14 +544,13 @@ def siren_negation(spec: wsp.WeightSpaceSpec, p: float = 0.5) -> SampleAug:
     raise ValueError(f"siren_negation: activation {spec.activation!r} is not "
                      "odd, so flipping neuron signs changes the function; "
                      f"odd activations: {wsp.ODD_ACTIVATIONS}")
-  threshold = np.uint32(_bernoulli_threshold(p)) if p < 1.0 else None
+  hidden = _hidden_neurons(spec)
 
   def aug(key: Array, ws: wsp.WeightSpace) -> wsp.WeightSpace:
     _check_sample(spec, ws, "siren_negation")
     weights, biases = list(ws.weights), list(ws.biases)
-    for l, bits in enumerate(_neuron_bits(key, spec)):
-      flip = (jnp.ones(bits.shape, bool) if threshold is None
-              else bits < threshold)
+    flips = jax.random.bernoulli(key, p, (hidden,))
+    for l, flip in enumerate(_hidden_split(flips, spec)):
       sign = jnp.where(flip, -1.0, 1.0).astype(ws.dtype)
       weights[l] = weights[l] * sign[None, :]
       biases[l] = biases[l] * sign
@@ -721,13 +593,13 @@ def siren_bias(spec: wsp.WeightSpaceSpec, k_max: int = 4, *,
     raise ValueError(f"siren_bias: needs sine activations (phase shifts by "
                      f"k*pi/w0); the spec has activation {spec.activation!r}")
   high = k_max if reference_compat else k_max + 1  # exclusive
+  hidden = _hidden_neurons(spec)
 
   def aug(key: Array, ws: wsp.WeightSpace) -> wsp.WeightSpace:
     _check_sample(spec, ws, "siren_bias")
     weights, biases = list(ws.weights), list(ws.biases)
-    for l, bits in enumerate(_neuron_bits(key, spec)):
-      # Uniform on {-k_max, ..., high - 1}; modulo bias below n / 2^32.
-      k = (bits % np.uint32(high + k_max)).astype(jnp.int32) - k_max
+    ks = jax.random.randint(key, (hidden,), -k_max, high)
+    for l, k in enumerate(_hidden_split(ks, spec)):
       biases[l] = biases[l] + k.astype(ws.dtype) * periods[l]
       sign = (1 - 2 * jnp.mod(k, 2)).astype(ws.dtype)
       weights[l + 1] = weights[l + 1] * sign[:, None]

@@ -53,6 +53,10 @@ class DWSNet(nn.Module):
       means ``hidden_features``.
     init_scale: scales the DWSNets init.
     use_bias: biases inside the equivariant layers.
+    attention_chunk_bytes: memory budget of the SAB attention weights, which
+      are then computed a few samples at a time
+      (:func:`layers.stacked_attention`); ``None`` (default): the whole batch
+      at once. Set by config, e.g. ``--config.model.attention_chunk_bytes``.
   """
 
   spec: wsp.WeightSpaceSpec
@@ -70,6 +74,7 @@ class DWSNet(nn.Module):
   equiv_out_features: int | None = None
   init_scale: float = 1.0
   use_bias: bool = True
+  attention_chunk_bytes: int | None = None
 
   def setup(self):
     layers.check_options(set_layer=self.set_layer, reduction=self.reduction)
@@ -90,6 +95,7 @@ class DWSNet(nn.Module):
           n_fc_layers=self.n_fc_layers,
           num_heads=self.last_layer_heads if (last and i > 0) else self.num_heads,
           use_bias=self.use_bias, init_scale=self.init_scale,
+          attention_chunk_bytes=self.attention_chunk_bytes,
           name=f"dws_{i}"))
     self.equivariant_layers = eq
     if self.batch_norm:

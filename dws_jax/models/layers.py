@@ -138,38 +138,19 @@ def _rows_matmul_bwd(res, g):
 rows_matmul.defvjp(_rows_matmul_fwd, _rows_matmul_bwd)
 
 
-def _mix32(x: Array) -> Array:
-  """A bijective avalanche mix of uint32 words (lowbias32)."""
-  x ^= x >> 16
-  x *= jnp.uint32(0x7FEB352D)
-  x ^= x >> 15
-  x *= jnp.uint32(0x846CA68B)
-  return x ^ (x >> 16)
-
-
 def dropout_mask(key: Array, shape: Sequence[int], rate: float,
                  dtype=jnp.float32) -> Array:
   """Inverted-dropout mask ``shape``: ``0`` with probability ``rate``, else
   ``1 / (1 - rate)``.
 
-  Counter-based: each element hashes its flat index with two words drawn
-  from ``key`` (``bits = mix(mix(index ^ k0) + k1)``, kept when ``bits >=
-  rate * 2^32``). On XLA:CPU this is one fused pass (about 0.4 ms for the
-  2.3M edge features of a 16-graph micro-batch of the relational
-  transformer), where ``jax.random.bernoulli`` (threefry) takes about 20 ms.
+  ``jax.random.bernoulli`` on ``key``, so its cost is that of the key's PRNG
+  implementation (``prng_impl`` in the config; see :mod:`dws_jax.prng`).
   Different keys give independent masks; the same key the same mask.
   """
   if not 0.0 <= rate < 1.0:
     raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
-  words = jax.random.bits(key, (2,), jnp.uint32)
-  size = math.prod(shape)
-  if size >= 2**32:
-    raise ValueError(f"dropout_mask: {size} elements do not fit a uint32 "
-                     "counter")
-  index = jax.lax.iota(jnp.uint32, size).reshape(shape)
-  bits = _mix32(_mix32(index ^ words[0]) + words[1])
-  threshold = jnp.uint32(min(round(rate * 2.0**32), 2**32 - 1))
-  return jnp.where(bits >= threshold, 1.0 / (1.0 - rate), 0.0).astype(dtype)
+  keep = jax.random.bernoulli(key, 1.0 - rate, tuple(shape))
+  return jnp.where(keep, 1.0 / (1.0 - rate), 0.0).astype(dtype)
 
 
 class RowsDense(nn.Module):
@@ -322,12 +303,6 @@ class DeepSetLayer(nn.Module):
     return gamma - lam
 
 
-# Attention logits per chunk of the batch (elements of the ``(c, G, n, n)``
-# tensor): small enough to stay in cache, which matters more on CPU than the
-# extra loop iterations.
-ATTENTION_CHUNK_ELEMENTS = 2**19
-
-
 def _attend(q: Array, k: Array, v: Array) -> Array:
   """``softmax(q^T k) v^T`` per head: ``(B, G, d, n)`` each -> ``(B, G, d, n)``.
 
@@ -343,7 +318,7 @@ def _attend(q: Array, k: Array, v: Array) -> Array:
 
 
 def stacked_attention(q: Array, k: Array, v: Array,
-                      chunk_elements: int = ATTENTION_CHUNK_ELEMENTS) -> Array:
+                      chunk_bytes: int | None = None) -> Array:
   """Dot-product attention over many independent heads at once.
 
   Args:
@@ -351,15 +326,22 @@ def stacked_attention(q: Array, k: Array, v: Array,
       every set layer that shares the set size ``n`` and head width ``d``.
     k: keys ``(B, G, d, n)``.
     v: values ``(B, G, d, n)``.
-    chunk_elements: the batch is processed in chunks (``lax.map``, recomputed
-      in the backward pass) whose ``(c, G, n, n)`` attention tensor has at
-      most this many elements (at least one sample per chunk).
+    chunk_bytes: ``None`` (default): the whole batch at once. Otherwise a
+      memory budget for the ``(c, G, n, n)`` attention weights: the batch is
+      processed in chunks of ``c`` samples (``lax.map``, recomputed in the
+      backward pass) whose weights take at most this many bytes (at least one
+      sample per chunk). The budget means the same on every backend.
 
   Returns:
     ``(B, G, d, n)``: ``out[b, g, :, i] = sum_j softmax_j(q_i . k_j) v_j``.
   """
   batch, groups, _, n = q.shape
-  target = max(1, chunk_elements // (groups * n * n))
+  if chunk_bytes is None:
+    return _attend(q, k, v)
+  if chunk_bytes <= 0:
+    raise ValueError(f"attention chunk_bytes must be positive, got {chunk_bytes}")
+  per_sample = groups * n * n * q.dtype.itemsize
+  target = max(1, chunk_bytes // per_sample)
   chunk = max(c for c in range(1, min(batch, target) + 1) if batch % c == 0)
   if chunk == batch:
     return _attend(q, k, v)
@@ -382,8 +364,8 @@ def _from_heads(x: Array) -> Array:
   return jnp.transpose(x, (0, 3, 1, 2)).reshape(batch, n, heads * d)
 
 
-def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]]
-                        ) -> list[Array]:
+def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]],
+                        chunk_bytes: int | None = None) -> list[Array]:
   """The attention part of several SABs, as one stacked attention per shape.
 
   Args:
@@ -392,6 +374,8 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]]
       ``n`` and head width ``F / num_heads`` are stacked into one attention:
       the fused XLA:CPU kernel (:func:`dws_jax.native.set_attention`) on
       the CPU, :func:`stacked_attention` otherwise.
+    chunk_bytes: memory budget of :func:`stacked_attention` (``None``: the
+      whole batch at once).
 
   Returns:
     Per SAB ``(B, n, F)``: ``Q + softmax(Q K^T / sqrt(F)) V`` per head.
@@ -419,7 +403,7 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]]
       qs = [_to_heads(x, h) for x, h in zip(scaled, sizes)]
       ks, vs = ([_to_heads(jobs[j][i], h) for j, h in zip(members, sizes)]
                 for i in (1, 2))
-      o = stacked_attention(cat(qs, 1), cat(ks, 1), cat(vs, 1))
+      o = stacked_attention(cat(qs, 1), cat(ks, 1), cat(vs, 1), chunk_bytes)
       o = [_from_heads(o[:, lo:hi]) for lo, hi in _ranges(sizes)]
     for j, oj in zip(members, o):
       outs[j] = jobs[j][0] + oj
@@ -723,6 +707,8 @@ class DWSLayer(nn.Module):
     use_bias: biases in the MLPs and DeepSets layers.
     init_scale: multiplies the DWSNets init std.
     blocks: subset of :data:`BLOCKS` to include (all four by default).
+    attention_chunk_bytes: memory budget of the stacked SAB attention
+      (:func:`stacked_attention`; ``None``: unchunked).
 
   Input: feature weight space with leaves ``(B, d_l, d_{l+1}, F_in)`` and
   ``(B, d_{l+1}, F_in)``. Output: the same with ``features`` channels.
@@ -737,6 +723,7 @@ class DWSLayer(nn.Module):
   use_bias: bool = True
   init_scale: float = 1.0
   blocks: tuple[str, ...] = BLOCKS
+  attention_chunk_bytes: int | None = None
 
   @nn.compact
   def __call__(self, fws: wsp.WeightSpace) -> wsp.WeightSpace:
@@ -770,7 +757,8 @@ class DWSLayer(nn.Module):
         else:
           for y in block.map_terms(x, pool):
             add(t, block.finish(y))
-    for (t, block), o in zip(sab_blocks, multi_sab_attention(jobs)):
+    for (t, block), o in zip(sab_blocks, multi_sab_attention(
+        jobs, self.attention_chunk_bytes)):
       add(t, block.finish(block.output(o)))
     batch = leaves[0].shape[0]
     norm = 1.0 / len(infos)

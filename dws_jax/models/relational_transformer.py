@@ -40,9 +40,9 @@ stores the per-edge projections; elsewhere value projections are applied
 after pooling the edges per head (never built per edge); every per-edge Dense
 uses :func:`edge_matmul`, whose kernel gradient avoids transposing the large
 cotangent; the edge update is one fused native kernel per layer on XLA:CPU
-(:mod:`dws_jax.native.edge_mlp`), and its dropout masks are counter-based
-(:func:`layers.dropout_mask`, one cheap pass instead of threefry); the
-Fourier features use the polynomial sine. ``remat=True``
+(:mod:`dws_jax.native.edge_mlp`), and its dropout masks are ``jax.random``
+(:func:`layers.dropout_mask`; cheap with ``prng_impl="rbg"``); the Fourier
+features' sine is ``fourier_sin``. ``remat=True``
 rematerialises each layer in the backward pass (less memory, about a third
 more compute); without it a step at batch 256 on 2->32->32->1 INRs peaks at
 about 6 GiB on the CPU (1.2 GiB 16 graphs at a time).
@@ -209,8 +209,11 @@ def num_pos_embeddings(spec: wsp.WeightSpaceSpec) -> int:
 class FourierEmbed(nn.Module):
   """Gaussian Fourier features of scalars, then a torch-initialised Dense.
 
-  The sines are :func:`dws_jax.sine.fast_sin` (abs error ~1e-6 for arguments
-  up to 100, growing with the argument like float32 range reduction itself).
+  ``sin`` picks the sine (:func:`dws_jax.sine.get_sin`): ``"exact"``
+  (``jnp.sin``), ``"fast"`` (the polynomial sine, abs error ~1e-6 for
+  arguments up to 100, growing with the argument like float32 range reduction
+  itself; it vectorises on XLA:CPU) or ``"auto"`` (fast on CPU, exact
+  elsewhere).
 
   Input ``(..., 1)``; output ``(..., features)``.
   """
@@ -219,14 +222,15 @@ class FourierEmbed(nn.Module):
   num_frequencies: int = 128
   scale: float = 1.0
   seed: int = 0
+  sin: str = "auto"
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
     freqs = self.scale * jax.random.normal(
         jax.random.key(self.seed), (x.shape[-1], self.num_frequencies), x.dtype)
     proj = 2 * math.pi * (x @ freqs)
-    # cos(x) = sin(x + pi/2); the polynomial sine vectorises on CPU.
-    feats = sine.fast_sin(
+    # cos(x) = sin(x + pi/2): one sine over both halves.
+    feats = sine.get_sin(self.sin)(
         jnp.concatenate([proj, proj + np.float32(math.pi / 2)], axis=-1))
     return layers.torch_dense(self.features, name="proj")(feats)
 
@@ -423,6 +427,8 @@ class RelationalTransformer(nn.Module):
     modulate_v: multiply values by an edge projection.
     use_ln: LayerNorm after each residual.
     fourier_features, fourier_scale, fourier_seed: Gaussian Fourier features.
+    fourier_sin: their sine, ``"exact"``, ``"fast"`` or ``"auto"``
+      (:func:`dws_jax.sine.get_sin`).
     readout: ``"cat_last_layer"`` (reference), ``"mean"``, ``"max"`` or
       ``"last_layer"`` (mean over output nodes).
     remat: rematerialise each layer in the backward pass (saves memory).
@@ -445,6 +451,7 @@ class RelationalTransformer(nn.Module):
   fourier_features: int = 128
   fourier_scale: float = 1.0
   fourier_seed: int = 0
+  fourier_sin: str = "auto"
   readout: str = "cat_last_layer"
   remat: bool = False
 
@@ -458,9 +465,11 @@ class RelationalTransformer(nn.Module):
       raise ValueError(f"d_attn_hid={self.d_attn_hid} is not divisible by "
                        f"n_heads={self.n_heads}")
     self.edge_embed = FourierEmbed(self.d_edge, self.fourier_features,
-                                   self.fourier_scale, self.fourier_seed)
+                                   self.fourier_scale, self.fourier_seed,
+                                   self.fourier_sin)
     self.node_embed = FourierEmbed(self.d_node, self.fourier_features,
-                                   self.fourier_scale, self.fourier_seed + 1)
+                                   self.fourier_scale, self.fourier_seed + 1,
+                                   self.fourier_sin)
     self.proj_node_in = layers.torch_dense(self.d_node)
     self.proj_edge_in = layers.torch_dense(self.d_edge)
     self.pos_embed = self.param(

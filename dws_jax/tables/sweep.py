@@ -126,9 +126,9 @@ def state_of(root, table, cell: grid_lib.Cell, config=None,
   if saved is None:
     return CellState(cell, "todo", total_steps=total, batch=config.batch_size)
   current = grid_lib.config_json(config)
-  if saved != current:
+  keys = config_utils.config_diff(saved, current)
+  if keys:
     old, new = config_utils.flatten(saved), config_utils.flatten(current)
-    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     diff = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys[:4])
     return CellState(cell, "stale", wall_seconds=wall, total_steps=total,
                      diff=diff, batch=config.batch_size)
