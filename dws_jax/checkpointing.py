@@ -7,24 +7,27 @@
 holds the :class:`~dws_jax.train_state.TrainState` and a JSON ``meta`` record
 (best-val record, epoch accumulators). Orbax writes a step directory
 atomically, so a run killed while saving resumes from the previous step.
+The directory may be a URI (``gs://bucket/run/checkpoints``), which orbax
+writes through etils.epath and TensorStore; a local one is made absolute.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from dws_jax import paths
+
 
 class Checkpointer:
   """Saves and restores train states under ``directory``."""
 
-  def __init__(self, directory: str, max_to_keep: int = 2):
+  def __init__(self, directory: paths.PathLike, max_to_keep: int = 2):
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
-    self._directory = os.path.abspath(directory)
+    self._directory = paths.resolve(directory)
     self._manager = ocp.CheckpointManager(self._directory,
                                           options=options)
 
@@ -51,7 +54,7 @@ class Checkpointer:
     Works whatever mesh or process count saved it (for inspection and tests).
     """
     step = self.latest_step() if step is None else step
-    path = os.path.join(self._directory, str(step), "state")
+    path = self._directory / str(step) / "state"
     checkpointer = ocp.PyTreeCheckpointer()
     tree = checkpointer.metadata(path).item_metadata.tree
     restore_args = jax.tree.map(

@@ -9,24 +9,27 @@ Rerunning the same command resumes an interrupted run (finished shards are
 kept); a different config into the same ``--out`` is refused. Ends by printing
 PSNR (and, for shapes, IoU) statistics per split and writing ``OUT/fits.png``
 (original images beside renders of several views; for shapes, slices of the
-truth and of the INRs and a marching-cubes preview).
+truth and of the INRs and a marching-cubes preview). ``--out`` may be a URI
+(``gs://bucket/inrs``).
 """
 
 from __future__ import annotations
 
 import os
-import pathlib
 
 from absl import app
 from absl import flags
+from etils import epath
 from ml_collections import config_flags
 
 from dws_jax import allocator
+from dws_jax import paths
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file (get_config(arg)).",
                                 lock_config=True)
-flags.DEFINE_string("out", None, "Output directory of the INR dataset.")
+flags.DEFINE_string("out", None, "Output directory of the INR dataset (a "
+                    "local path or a URI such as gs://bucket/inrs).")
 flags.DEFINE_integer("max_shards", None,
                      "Stop after this many new shards (resume later).")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")
@@ -41,8 +44,8 @@ def _set_host_devices(num: int) -> None:
     jax.config.update("jax_num_cpu_devices", int(num))
 
 
-def write_picture(out_dir: str | os.PathLike, num_objects: int = 8,
-                  num_views: int = 4, data_dir: str | None = None) -> pathlib.Path:
+def write_picture(out_dir: paths.PathLike, num_objects: int = 8,
+                  num_views: int = 4, data_dir: str | None = None) -> epath.Path:
   """Writes ``OUT/fits.png``: train objects beside renders of their first views.
 
   Images: the original beside each view's render. Shapes: the ground-truth
@@ -57,7 +60,7 @@ def write_picture(out_dir: str | os.PathLike, num_objects: int = 8,
   from dws_jax.data import inr_dataset  # pylint: disable=g-import-not-at-top
   from dws_jax.data import sources  # pylint: disable=g-import-not-at-top
 
-  out_dir = pathlib.Path(out_dir)
+  out_dir = paths.as_path(out_dir)
   meta = inr_dataset.read_metadata(out_dir)
   split = "train" if "train" in meta["splits"] else next(iter(meta["splits"]))
   info = meta["splits"][split]
@@ -96,7 +99,7 @@ def write_picture(out_dir: str | os.PathLike, num_objects: int = 8,
   fig.suptitle(f"{split}: {what}", fontsize=8)
   fig.tight_layout()
   path = out_dir / PICTURE_FILE
-  fig.savefig(path, dpi=100)
+  paths.save_figure(fig, path, dpi=100)
   plt.close(fig)
   return path
 

@@ -20,7 +20,8 @@ from dws_jax import train
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file (get_config(arg)).",
                                 lock_config=True)
-flags.DEFINE_string("workdir", None, "Checkpoints, metrics, curves, summary.")
+flags.DEFINE_string("workdir", None, "Checkpoints, metrics, curves, summary: "
+                    "a local path or a URI such as gs://bucket/run.")
 flags.DEFINE_bool("overwrite", False, "Delete a workdir made by another config.")
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0.")
 flags.DEFINE_integer("num_processes", None, "Number of processes.")

@@ -1,23 +1,74 @@
 # Copyright 2026 The dws_jax Authors.
 # SPDX-License-Identifier: Apache-2.0
-"""Metrics as JSON lines and TensorBoard event files (no TensorFlow), and plots."""
+"""Metrics as JSON lines and TensorBoard event files (no TensorFlow), and plots.
+
+The workdir may be a URI (``gs://bucket/run``). Object stores cannot append,
+so there ``metrics.jsonl`` is rewritten whole: by :meth:`MetricWriter.flush`
+(called before every checkpoint, so a resumed run finds every record up to its
+checkpoint), at most every :data:`FLUSH_SECONDS` and on close; TensorBoard
+event files are uploaded whole the same way (by tensorboardX's periodic flush
+and on close).
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import time
 from typing import Any, Iterable
 
+from dws_jax import paths
+
 METRICS_FILE = "metrics.jsonl"
+# At a URI, the longest time a record waits before metrics.jsonl is rewritten.
+FLUSH_SECONDS = 60.0
 
 
-def read_metrics(workdir: str) -> list[dict[str, Any]]:
+def read_metrics(workdir: paths.PathLike) -> list[dict[str, Any]]:
   """All records of ``workdir/metrics.jsonl`` (empty list if absent)."""
-  path = os.path.join(workdir, METRICS_FILE)
-  if not os.path.exists(path):
+  path = paths.as_path(workdir) / METRICS_FILE
+  if not path.exists():
     return []
-  with open(path) as f:
+  with path.open() as f:
     return [json.loads(line) for line in f if line.strip()]
+
+
+class _EventFile:
+  """A TensorBoard event file at a URI, uploaded whole on every flush."""
+
+  def __init__(self, path: str):
+    self._path = paths.as_path(path)
+    self._buffer = io.BytesIO()
+
+  def write(self, data: bytes) -> None:
+    self._buffer.write(data)
+
+  def flush(self) -> None:
+    self._path.write_bytes(self._buffer.getvalue())
+
+  def close(self) -> None:
+    self.flush()
+
+
+class _EventFiles:
+  """tensorboardX writer factory that writes event files through epath."""
+
+  def open(self, path: str) -> _EventFile:
+    return _EventFile(path)
+
+  def directory_check(self, path: str) -> None:
+    paths.as_path(path).mkdir(parents=True, exist_ok=True)
+
+
+def _use_epath_for_events(logdir: str) -> None:
+  """Makes tensorboardX write event files under ``logdir``'s scheme via epath.
+
+  tensorboardX's own ``gs://`` writer needs ``google-cloud-storage`` and knows
+  no other scheme; epath handles every scheme a workdir may have.
+  """
+  from tensorboardX import record_writer  # pylint: disable=g-import-not-at-top
+  record_writer.register_writer_factory(paths.scheme(logdir), _EventFiles())
 
 
 class MetricWriter:
@@ -30,22 +81,28 @@ class MetricWriter:
   step 0, before the first step).
   """
 
-  def __init__(self, workdir: str, resume_step: int = 0, enabled: bool = True):
+  def __init__(self, workdir: paths.PathLike, resume_step: int = 0,
+               enabled: bool = True):
     self._enabled = enabled
-    self._path = os.path.join(workdir, METRICS_FILE)
+    self._path = paths.as_path(workdir) / METRICS_FILE
+    self._remote = paths.is_uri(workdir)
+    self._lines: list[str] = []  # at a URI: every line of metrics.jsonl
+    self._flushed = time.monotonic()
     self._tb = None
     if not enabled:
       return
     kept = ([r for r in read_metrics(workdir) if r["step"] <= resume_step]
             if resume_step else [])
-    tmp = self._path + ".tmp"
-    with open(tmp, "w") as f:
-      f.writelines(json.dumps(r) + "\n" for r in kept)
-    os.replace(tmp, self._path)
+    self._lines = [json.dumps(r) + "\n" for r in kept]
+    paths.write_atomic(self._path, "".join(self._lines))
+    if not self._remote:
+      self._lines = []
+    logdir = os.fspath(paths.as_path(workdir) / "tensorboard")
     try:
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
-      self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"),
-                               purge_step=resume_step or None)
+      if self._remote:
+        _use_epath_for_events(logdir)
+      self._tb = SummaryWriter(logdir, purge_step=resume_step or None)
     except ImportError:
       self._tb = None
 
@@ -53,19 +110,32 @@ class MetricWriter:
     if not self._enabled:
       return
     record = {"step": int(step), **record}
-    with open(self._path, "a") as f:
-      f.write(json.dumps(record) + "\n")
+    line = json.dumps(record) + "\n"
+    if self._remote:
+      self._lines.append(line)
+      if time.monotonic() - self._flushed >= FLUSH_SECONDS:
+        self.flush()
+    else:
+      with open(self._path, "a") as f:
+        f.write(line)
     if self._tb is not None:
       for key, value in record.items():
         if key != "step" and isinstance(value, (int, float)):
           self._tb.add_scalar(key, value, step)
 
+  def flush(self) -> None:
+    """Makes every record written so far durable (a no-op on a local disk)."""
+    if self._enabled and self._remote:
+      paths.write_atomic(self._path, "".join(self._lines))
+      self._flushed = time.monotonic()
+
   def close(self) -> None:
+    self.flush()
     if self._tb is not None:
       self._tb.close()
 
 
-def plot_curves(records: Iterable[dict[str, Any]], path: str,
+def plot_curves(records: Iterable[dict[str, Any]], path: paths.PathLike,
                 title: str = "") -> None:
   """Writes a PNG of train/val/test loss and accuracy against epoch."""
   import matplotlib  # pylint: disable=g-import-not-at-top
@@ -92,5 +162,5 @@ def plot_curves(records: Iterable[dict[str, Any]], path: str,
   if title:
     fig.suptitle(title)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  paths.save_figure(fig, path, dpi=100)
   plt.close(fig)

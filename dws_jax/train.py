@@ -21,7 +21,6 @@ import dataclasses
 import json
 import math
 import os
-import shutil
 import time
 from typing import Any, Callable, NamedTuple
 
@@ -37,6 +36,7 @@ from dws_jax import contrastive
 from dws_jax import metric_writers
 from dws_jax import optim
 from dws_jax import parallel
+from dws_jax import paths
 from dws_jax import prng
 from dws_jax import steps
 from dws_jax import train_state as ts
@@ -69,19 +69,22 @@ def load_data(config: ml_collections.ConfigDict) -> InrData:
       heldout_view=None if heldout < 0 else heldout)
 
 
-def prepare_workdir(config: ml_collections.ConfigDict, workdir: str,
+def prepare_workdir(config: ml_collections.ConfigDict, workdir: paths.PathLike,
                     overwrite: bool) -> None:
   """Creates ``workdir`` or checks it was made by the same config.
 
+  ``workdir`` is a local path or a URI (``gs://bucket/run``).
+
   Raises:
     ValueError: the workdir holds a run of a different config (the message
-      names the differing keys) and ``overwrite`` is False.
+      names the differing keys) and ``overwrite`` is False, or it is a URI of
+      a scheme etils.epath does not handle.
   """
-  path = os.path.join(workdir, CONFIG_FILE)
+  root = paths.as_path(workdir)
+  path = root / CONFIG_FILE
   current = config_utils.to_dict(config)
-  if os.path.exists(path):
-    with open(path) as f:
-      previous = json.load(f)
+  if path.exists():
+    previous = json.loads(path.read_text())
     diff = config_utils.config_diff(previous, current)
     if diff:
       if not overwrite:
@@ -93,12 +96,10 @@ def prepare_workdir(config: ml_collections.ConfigDict, workdir: str,
             f"({details}); use another --workdir, or pass --overwrite to "
             "delete it and start over")
       if jax.process_index() == 0:
-        shutil.rmtree(workdir)
+        root.rmtree()
   if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-      json.dump(current, f, indent=2, sort_keys=True)
-    os.replace(path + ".tmp", path)
+    root.mkdir(parents=True, exist_ok=True)
+    paths.write_atomic(path, json.dumps(current, indent=2, sort_keys=True))
 
 
 def build_model(config: ml_collections.ConfigDict, spec: wsp.WeightSpaceSpec,
@@ -205,15 +206,17 @@ class _Best:
   heldout_accuracy: float = float("nan")
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
+def train_and_evaluate(config: ml_collections.ConfigDict,
+                       workdir: paths.PathLike, *,
                        data: InrData | None = None, overwrite: bool = False
                        ) -> dict[str, Any]:
   """Trains ``config.model`` on the INR dataset and evaluates every epoch.
 
   Args:
     config: run config (see ``configs/fmnist_dwsnet.py``).
-    workdir: where checkpoints, metrics, curves and the summary go. Reusing a
-      workdir resumes; a workdir of another config is refused.
+    workdir: where checkpoints, metrics, curves and the summary go: a local
+      path or a URI (``gs://bucket/run``). Reusing a workdir resumes; a
+      workdir of another config is refused.
     data: the dataset; loaded from ``config.data.dir`` when None.
     overwrite: delete a workdir made by a different config.
 
@@ -257,9 +260,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                     sample, repl, config.get("init_mode", "auto"))
   num_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params))
 
-  ckpt = checkpointing.Checkpointer(os.path.join(workdir, "checkpoints"))
-  best_ckpt = checkpointing.Checkpointer(os.path.join(workdir, "best"),
-                                         max_to_keep=1)
+  root = paths.as_path(workdir)
+  ckpt = checkpointing.Checkpointer(root / "checkpoints")
+  best_ckpt = checkpointing.Checkpointer(root / "best", max_to_keep=1)
   best = _Best()
   epoch_sums = {"loss": 0.0, "accuracy": 0.0, "count": 0}
   window = {"loss": 0.0, "count": 0}
@@ -397,12 +400,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       bar.write(f"epoch {epoch:4d}  train loss {record['train_loss']:.4f} acc "
                 f"{record['train_accuracy']:.4f}{evals}"
                 f"{'  *' if improved else ''}")
+      writer.flush()  # every record up to a checkpoint outlives a kill
       if improved:
         best_ckpt.save(step + 1, state, checkpoint_meta())
       ckpt.save(step + 1, state, checkpoint_meta())
       tick = time.perf_counter()
     elif save_now:
       train_seconds += time.perf_counter() - tick
+      writer.flush()
       ckpt.save(step + 1, state, checkpoint_meta())
       tick = time.perf_counter()
   bar.close()
@@ -433,10 +438,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   if contrastive_run:
     summary.update(contrastive.summary(records))
   if is_main:
-    with open(os.path.join(workdir, SUMMARY_FILE), "w") as f:
-      json.dump(summary, f, indent=2)
+    (root / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     metric_writers.plot_curves(
-        records, os.path.join(workdir, CURVES_FILE),
+        records, root / CURVES_FILE,
         title=f"{config.model.name}, aug={config.aug or 'none'}, "
         f"{config.data.views} view(s)")
     print(f"best val accuracy {best.val_accuracy:.4f} at epoch {best.epoch}; "

@@ -35,6 +35,13 @@ completion marker holding the shard's SHA-256 is written the same way; a shard
 without a valid marker is never read and is refitted on resume, so a killed job
 restarts where it stopped. A directory made with a different config is refused
 (the error names the differing keys) before any file is written.
+
+``OUT`` may be a URI (``gs://bucket/inrs``, any scheme of etils.epath). Each
+file there is one object upload, which object stores publish whole (the
+equivalent of the rename). ArrayRecord files are written and read by C++ code
+that only knows local files, so the tfds dataset is built in a local temporary
+directory and uploaded (``dataset_info.json``, its completion mark, last), and
+loading downloads it once per process into a local temporary directory.
 """
 
 from __future__ import annotations
@@ -44,10 +51,11 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import pathlib
+import tempfile
 import time
 from typing import Any, Iterator, NamedTuple
 
+from etils import epath
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -56,6 +64,7 @@ import tensorflow_datasets as tfds
 
 from dws_jax import config_utils
 from dws_jax import fitting
+from dws_jax import paths
 from dws_jax import siren
 from dws_jax import weight_space as wsp
 from dws_jax.data import sources
@@ -286,8 +295,8 @@ def _metadata(config, plans, source_sha) -> dict[str, Any]:
   }
 
 
-def read_metadata(out_dir: str | os.PathLike) -> dict[str, Any]:
-  path = pathlib.Path(out_dir) / METADATA_FILE
+def read_metadata(out_dir: paths.PathLike) -> dict[str, Any]:
+  path = paths.as_path(out_dir) / METADATA_FILE
   if not path.exists():
     raise FileNotFoundError(f"{path} not found: {out_dir} is not an INR dataset "
                             "directory (make one with dws-fit-inrs)")
@@ -299,32 +308,21 @@ def read_metadata(out_dir: str | os.PathLike) -> dict[str, Any]:
 # -----------------------------------------------------------------------------
 
 
-def _fsync_dir(path: pathlib.Path) -> None:
-  fd = os.open(path, os.O_RDONLY)
-  try:
-    os.fsync(fd)
-  finally:
-    os.close(fd)
+def atomic_write(path: paths.PathLike, data: bytes) -> None:
+  """Writes ``data`` to ``path`` atomically (temp file, fsync, rename).
+
+  At a URI: one object upload (:func:`dws_jax.paths.write_atomic`).
+  """
+  paths.write_atomic(path, data, fsync=True)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-  """Writes ``data`` to ``path`` atomically (temp file, fsync, rename)."""
-  path = pathlib.Path(path)
-  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-  with open(tmp, "wb") as f:
-    f.write(data)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
-  _fsync_dir(path.parent)
-
-
-def _shard_paths(out_dir: pathlib.Path, name: str) -> tuple[pathlib.Path, pathlib.Path]:
+def _shard_paths(out_dir: epath.Path, name: str
+                 ) -> tuple[epath.Path, epath.Path]:
   base = out_dir / SHARD_DIR / name
   return base.with_name(name + ".npz"), base.with_name(name + ".done.json")
 
 
-def _write_shard(out_dir: pathlib.Path, name: str, arrays: dict[str, np.ndarray],
+def _write_shard(out_dir: epath.Path, name: str, arrays: dict[str, np.ndarray],
                  info: dict[str, Any]) -> None:
   import io  # pylint: disable=g-import-not-at-top
   buf = io.BytesIO()
@@ -337,7 +335,7 @@ def _write_shard(out_dir: pathlib.Path, name: str, arrays: dict[str, np.ndarray]
   atomic_write(marker, (json.dumps(info, indent=1) + "\n").encode())
 
 
-def _shard_complete(out_dir: pathlib.Path, name: str, expected: int) -> bool:
+def _shard_complete(out_dir: epath.Path, name: str, expected: int) -> bool:
   shard, marker = _shard_paths(out_dir, name)
   if not (shard.exists() and marker.exists()):
     return False
@@ -349,9 +347,9 @@ def _shard_complete(out_dir: pathlib.Path, name: str, expected: int) -> bool:
           info.get("sha256") == hashlib.sha256(shard.read_bytes()).hexdigest())
 
 
-def read_shard(out_dir: str | os.PathLike, name: str) -> dict[str, np.ndarray]:
+def read_shard(out_dir: paths.PathLike, name: str) -> dict[str, np.ndarray]:
   """Reads a completed shard; raises if its completion marker is missing/invalid."""
-  out_dir = pathlib.Path(out_dir)
+  out_dir = paths.as_path(out_dir)
   shard, marker = _shard_paths(out_dir, name)
   if not marker.exists():
     raise FileNotFoundError(f"shard {shard} has no completion marker {marker.name}")
@@ -391,7 +389,7 @@ def make_fitter(config, mesh: jax.sharding.Mesh | None = None
       num_points=num_points)
 
 
-def _check_existing(out_dir: pathlib.Path, meta: dict[str, Any]) -> bool:
+def _check_existing(out_dir: epath.Path, meta: dict[str, Any]) -> bool:
   """True if ``out_dir`` already holds this dataset; raises on a clash."""
   path = out_dir / METADATA_FILE
   if not path.exists():
@@ -415,7 +413,7 @@ def _check_existing(out_dir: pathlib.Path, meta: dict[str, Any]) -> bool:
   return True
 
 
-def generate(config: ml_collections.ConfigDict, out_dir: str | os.PathLike, *,
+def generate(config: ml_collections.ConfigDict, out_dir: paths.PathLike, *,
              max_shards: int | None = None, progress: bool = True,
              mesh: jax.sharding.Mesh | None = None) -> dict[str, Any]:
   """Fits (or resumes fitting) the INR dataset of ``config`` into ``out_dir``.
@@ -438,7 +436,7 @@ def generate(config: ml_collections.ConfigDict, out_dir: str | os.PathLike, *,
       in these cases.
   """
   validate_config(config)
-  out_dir = pathlib.Path(out_dir)
+  out_dir = paths.as_path(out_dir)
   plans, source_sha = _load_source(config)
   meta = _metadata(config, plans, source_sha)
   exists = _check_existing(out_dir, meta)
@@ -507,13 +505,13 @@ def _progress_bar(total: int, enabled: bool):
                    dynamic_ncols=True, desc="fitting INRs")
 
 
-def _iter_split(out_dir: pathlib.Path, meta: dict[str, Any], split: str
+def _iter_split(out_dir: epath.Path, meta: dict[str, Any], split: str
                 ) -> Iterator[dict[str, np.ndarray]]:
   for name in meta["splits"][split]["shards"]:
     yield read_shard(out_dir, name)
 
 
-def _summarize(out_dir: pathlib.Path, meta: dict[str, Any]) -> dict[str, Any]:
+def _summarize(out_dir: epath.Path, meta: dict[str, Any]) -> dict[str, Any]:
   metric = meta.get("metric", "psnr")
   fit = meta["config"]["fit"]
   target = fit["target_iou"] if metric == "iou" else fit["target_psnr"]
@@ -583,7 +581,7 @@ class InrDataset(tfds.core.GeneratorBasedBuilder):
     return {split: self._generate_examples(split) for split in meta["splits"]}
 
   def _generate_examples(self, split):
-    root = pathlib.Path(self._shard_root)
+    root = paths.as_path(self._shard_root)
     meta = read_metadata(root)
     keys = ("params", "label", "object_id", "view", "psnr", "steps") + (
         ("iou",) if meta.get("metric") == "iou" else ())
@@ -594,18 +592,36 @@ class InrDataset(tfds.core.GeneratorBasedBuilder):
         index += 1
 
 
-def tfds_dir(out_dir: str | os.PathLike) -> pathlib.Path:
+def tfds_dir(out_dir: paths.PathLike) -> epath.Path:
   """Directory of the prepared tfds dataset (for ``tfds.builder_from_directory``)."""
-  return pathlib.Path(out_dir) / TFDS_DIR / TFDS_NAME / TFDS_VERSION
+  return paths.as_path(out_dir) / TFDS_DIR / TFDS_NAME / TFDS_VERSION
 
 
-def build_tfds(out_dir: str | os.PathLike) -> pathlib.Path:
-  """Builds (once) the tfds ArrayRecord dataset from the completed shards."""
-  out_dir = pathlib.Path(out_dir)
+INFO_FILE = "dataset_info.json"  # written last: the tfds dataset is complete
+
+
+def build_tfds(out_dir: paths.PathLike) -> epath.Path:
+  """Builds (once) the tfds ArrayRecord dataset from the completed shards.
+
+  At a URI it is built in a local temporary directory and uploaded,
+  :data:`INFO_FILE` last.
+  """
+  out_dir = paths.as_path(out_dir)
   target = tfds_dir(out_dir)
-  if (target / "dataset_info.json").exists():
+  if (target / INFO_FILE).exists():
     return target
-  builder = InrDataset(shard_root=str(out_dir), data_dir=str(out_dir / TFDS_DIR),
+  if not paths.is_uri(out_dir):
+    _prepare_tfds(out_dir, out_dir / TFDS_DIR)
+    return target
+  with tempfile.TemporaryDirectory(prefix="dws_inrs_") as tmp:
+    _prepare_tfds(out_dir, paths.as_path(tmp))
+    paths.copy_tree(tmp, out_dir / TFDS_DIR, last=INFO_FILE)
+  return target
+
+
+def _prepare_tfds(out_dir: epath.Path, data_dir: epath.Path) -> None:
+  """Writes the tfds dataset of the shards of ``out_dir`` under local ``data_dir``."""
+  builder = InrDataset(shard_root=str(out_dir), data_dir=str(data_dir),
                        file_format="array_record")
   was_active = tfds.core.utils.tqdm_utils._active  # pylint: disable=protected-access
   tfds.display_progress_bar(False)
@@ -614,15 +630,35 @@ def build_tfds(out_dir: str | os.PathLike) -> pathlib.Path:
         download_config=tfds.download.DownloadConfig(verify_ssl=False))
   finally:
     tfds.display_progress_bar(was_active)
-  return target
 
 
-def data_source(out_dir: str | os.PathLike, split: str):
-  """``tfds`` random-access data source of a split (no TensorFlow needed)."""
+# Local copies of the tfds datasets at URIs, by URI; removed at exit.
+_DOWNLOADS: dict[str, tempfile.TemporaryDirectory] = {}
+
+
+def _local_tfds_dir(target: epath.Path) -> epath.Path:
+  """``target`` (a tfds dataset directory), downloaded once first if a URI."""
+  if not paths.is_uri(target):
+    return target
+  key = os.fspath(target)
+  if key not in _DOWNLOADS:
+    tmp = tempfile.TemporaryDirectory(prefix="dws_inrs_")
+    paths.copy_tree(target, os.path.join(tmp.name, TFDS_NAME, TFDS_VERSION),
+                    last=INFO_FILE)
+    _DOWNLOADS[key] = tmp
+  return paths.as_path(os.path.join(_DOWNLOADS[key].name, TFDS_NAME,
+                                    TFDS_VERSION))
+
+
+def data_source(out_dir: paths.PathLike, split: str):
+  """``tfds`` random-access data source of a split (no TensorFlow needed).
+
+  A dataset at a URI is read from a local copy (made once per process).
+  """
   target = tfds_dir(out_dir)
-  if not (target / "dataset_info.json").exists():
+  if not (target / INFO_FILE).exists():
     raise FileNotFoundError(_incomplete_message(out_dir))
-  builder = tfds.builder_from_directory(str(target))
+  builder = tfds.builder_from_directory(str(_local_tfds_dir(target)))
   if split not in builder.info.splits:
     raise ValueError(f"unknown split {split!r}; {out_dir} has "
                      f"{sorted(builder.info.splits)}")
@@ -637,7 +673,7 @@ def _incomplete_message(out_dir) -> str:
   names = [(n, meta["splits"][s]["num_records"]) for s in meta["splits"]
            for n in meta["splits"][s]["shards"]]
   done = sum(1 for n, _ in names
-             if (pathlib.Path(out_dir) / SHARD_DIR / (n + ".done.json")).exists())
+             if (paths.as_path(out_dir) / SHARD_DIR / (n + ".done.json")).exists())
   return (f"INR dataset {out_dir} is incomplete ({done} of {len(names)} shards "
           "done, no tfds dataset yet); rerun the same dws-fit-inrs command to "
           "resume it")
@@ -663,7 +699,7 @@ def _read_records(source, count: int, batch: int = 4096) -> dict[str, np.ndarray
   return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-def load_inr_split(data_dir: str | os.PathLike, split: str, views: int = 1, *,
+def load_inr_split(data_dir: paths.PathLike, split: str, views: int = 1, *,
                    sharding: jax.sharding.Sharding | None = None) -> InrSplit:
   """Loads the first ``views`` views of every object of a split onto device.
 
@@ -714,7 +750,7 @@ def load_inr_split(data_dir: str | os.PathLike, split: str, views: int = 1, *,
 HELDOUT_SPLIT = "heldout_view"
 
 
-def load_for_training(data_dir: str | os.PathLike, views: int = 1, *,
+def load_for_training(data_dir: paths.PathLike, views: int = 1, *,
                       objects: int = 0, heldout_view: int | None = None):
   """Train, val and test (view 0) as ``train.InrData``.
 

@@ -16,13 +16,13 @@ import csv
 import io
 import json
 import math
-import os
-import pathlib
 from typing import Any, Sequence
 
+from etils import epath
 import ml_collections
 import numpy as np
 
+from dws_jax import paths
 from dws_jax import train
 from dws_jax.tables import grid as grid_lib
 from dws_jax.tables import sweep
@@ -245,28 +245,26 @@ def json_record(table, result, records) -> dict[str, Any]:
   }
 
 
-def _atomic_write(path: pathlib.Path, text: str) -> None:
-  tmp = path.with_name(path.name + ".tmp")
-  tmp.write_text(text)
-  os.replace(tmp, path)
-
-
 def write(table: ml_collections.ConfigDict, root, cells, results_dir
-          ) -> dict[str, pathlib.Path]:
-  """Writes ``<results_dir>/<name>.{md,csv,json}`` and the table's figures."""
+          ) -> dict[str, epath.Path]:
+  """Writes ``<results_dir>/<name>.{md,csv,json}`` and the table's figures.
+
+  ``root`` and ``results_dir`` are local paths or URIs (``gs://...``).
+  """
   from dws_jax.tables import figures  # pylint: disable=g-import-not-at-top
   records = collect(root, table, cells)
   result = summarize(table, records)
-  results_dir = pathlib.Path(results_dir)
+  results_dir = paths.as_path(results_dir)
   results_dir.mkdir(parents=True, exist_ok=True)
   md = markdown(table, result, records)
   extra = figures.make_all(table, root, records, result, results_dir)
   if extra["markdown"]:
     md += "\n" + extra["markdown"]
-  paths = {ext: results_dir / f"{table.name}.{ext}" for ext in ("md", "csv",
-                                                                 "json")}
-  _atomic_write(paths["md"], md)
-  _atomic_write(paths["csv"], csv_text(table, result))
-  _atomic_write(paths["json"], json.dumps(
+  outputs = {ext: results_dir / f"{table.name}.{ext}"
+             for ext in ("md", "csv", "json")}
+  paths.write_atomic(outputs["md"], md)
+  paths.write_atomic(outputs["csv"], csv_text(table, result))
+  paths.write_atomic(outputs["json"], json.dumps(
       json_record(table, result, records), indent=1, default=float) + "\n")
-  return {**paths, **{f"figure:{i}": p for i, p in enumerate(extra["paths"])}}
+  return {**outputs,
+          **{f"figure:{i}": p for i, p in enumerate(extra["paths"])}}

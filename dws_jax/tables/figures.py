@@ -15,7 +15,9 @@ A table config's ``figures`` is a list of specs, each with a ``kind``:
   ``[label, {axis: value}]``), averaged over seeds.
 
 Images go to ``results_dir/<table>-<kind>.png``; the Markdown links them by
-their repository-relative path, so the README block shows them.
+their repository-relative path, so the README block shows them (by their
+name, relative to the Markdown file, when ``results_dir`` is elsewhere or a
+URI).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from dws_jax import metric_writers
+from dws_jax import paths
 from dws_jax.tables import grid as grid_lib
 
 
@@ -113,7 +116,7 @@ def _views_figure(table, records, spec, path):
     ax.legend(fontsize=7, loc="lower right")
   ax.set_title(table.get("title", table.name), fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
+  paths.save_figure(fig, path, dpi=110)
   plt.close(fig)
   md = ""
   if lines:
@@ -149,7 +152,7 @@ def _bar_figure(table, records, result, spec, path):
     ax.legend(fontsize=8)
   ax.set_title(table.get("title", table.name), fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
+  paths.save_figure(fig, path, dpi=110)
   plt.close(fig)
   return ""
 
@@ -186,18 +189,18 @@ def _curves_figure(table, root, records, spec, path):
       ax.legend(fontsize=7)
   fig.suptitle(table.get("title", table.name), fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
+  paths.save_figure(fig, path, dpi=110)
   plt.close(fig)
   return ""
 
 
 def make_all(table, root, records, result, results_dir) -> dict[str, Any]:
   """Draws every figure of ``table.figures``; returns Markdown and paths."""
-  md, paths = [], []
+  md, figure_paths = [], []
   for spec in table.get("figures", None) or []:
     spec = dict(spec.to_dict() if hasattr(spec, "to_dict") else spec)
     kind = spec.get("kind")
-    path = pathlib.Path(results_dir) / f"{table.name}-{kind}.png"
+    path = paths.as_path(results_dir) / f"{table.name}-{kind}.png"
     if kind == "views":
       text = _views_figure(table, records, spec, path)
     elif kind == "bar":
@@ -207,12 +210,19 @@ def make_all(table, root, records, result, results_dir) -> dict[str, Any]:
     else:
       raise ValueError(f"table {table.name}: unknown figure kind {kind!r}; "
                        "expected bar, views or curves")
-    paths.append(path)
-    try:
-      shown = path.resolve().relative_to(grid_lib.REPO)
-    except ValueError:
-      shown = pathlib.Path(os.path.relpath(path, pathlib.Path(results_dir)))
+    figure_paths.append(path)
+    shown = _shown_path(path, results_dir)
     md.append(f"![{table.name} {kind}]({shown.as_posix()})\n")
     if text:
       md.append(text)
-  return {"markdown": "\n".join(md), "paths": paths}
+  return {"markdown": "\n".join(md), "paths": figure_paths}
+
+
+def _shown_path(path, results_dir) -> pathlib.PurePath:
+  """A figure's link: repository-relative, else relative to ``results_dir``."""
+  if paths.is_uri(path):
+    return pathlib.PurePosixPath(path.name)
+  try:
+    return pathlib.Path(path).resolve().relative_to(grid_lib.REPO)
+  except ValueError:
+    return pathlib.Path(os.path.relpath(path, pathlib.Path(results_dir)))

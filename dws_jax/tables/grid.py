@@ -37,14 +37,15 @@ import hashlib
 import importlib.util
 import itertools
 import json
-import os
 import pathlib
 import re
 from typing import Any
 
+from etils import epath
 import ml_collections
 
 from dws_jax import config_utils
+from dws_jax import paths
 
 # Cell axes and their values when a group does not name them.
 AXES = {"model": "dwsnet", "aug": "none", "views": 1, "objects": 0, "seed": 0}
@@ -258,12 +259,15 @@ def config_json(config: ml_collections.ConfigDict) -> dict:
   return config_utils.to_dict(config)
 
 
-def cells_dir(root: str | os.PathLike, table: ml_collections.ConfigDict
-              ) -> pathlib.Path:
-  """``ROOT/<cells_dir>``: where the table's cells live (default: its name)."""
-  return pathlib.Path(root) / table.get("cells_dir", table.name)
+def cells_dir(root: paths.PathLike, table: ml_collections.ConfigDict
+              ) -> epath.Path:
+  """``ROOT/<cells_dir>``: where the table's cells live (default: its name).
+
+  ``root`` is a local path or a URI (``gs://bucket/tables``).
+  """
+  return paths.as_path(root) / table.get("cells_dir", table.name)
 
 
-def cell_dir(root: str | os.PathLike, table: ml_collections.ConfigDict,
-             cell: Cell) -> pathlib.Path:
+def cell_dir(root: paths.PathLike, table: ml_collections.ConfigDict,
+             cell: Cell) -> epath.Path:
   return cells_dir(root, table) / cell.name

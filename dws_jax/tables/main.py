@@ -11,7 +11,8 @@ Each cell is an ordinary ``dws-train`` run in ``ROOT/<table>/<cell>``; a
 finished cell is skipped and a killed sweep resumes by rerunning the same
 command. The INR dataset is fitted first when missing (resumable, shared by
 the tables that name it). Outputs go to ``results/tables/<table>.{md,csv,json}``
-and PNG figures, made from the cells' summaries.
+and PNG figures, made from the cells' summaries. ``--root``, ``--results`` and
+the table's dataset directory may be URIs (``gs://bucket/tables``).
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="table config file[:arg], e.g. "
                       "configs/tables/fmnist_augmentations.py:scale=small")
   parser.add_argument("--root", default="runs/tables",
-                      help="where the cells' workdirs go (ROOT/<table>/<cell>)")
+                      help="where the cells' workdirs go (ROOT/<table>/<cell>); "
+                      "a local path or a URI such as gs://bucket/tables")
   parser.add_argument("--results", default="results/tables",
-                      help="where the tables and figures are written")
+                      help="where the tables and figures are written (a "
+                      "local path or a URI)")
   parser.add_argument("--list", action="store_true",
                       help="print every cell with its state and estimated time")
   parser.add_argument("--only", default=None,

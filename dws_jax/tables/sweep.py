@@ -23,6 +23,16 @@ Several single-process sweeps may share one directory (e.g. two on a
 training it (``<cell>.claim``, created exclusively, holding its pid and
 host) and skips cells another live sweep holds; a claim left by a dead
 process on this host is taken over.
+
+``ROOT`` may be a URI (``gs://bucket/tables``). Object stores have no
+exclusive create, so there a claim is best effort: a sweep writes its claim
+when none is there, reads it back and trains only if it reads its own. This
+keeps sweeps started at different times apart, but two that claim the same
+cell within the same moment may both train it in one workdir, which can fail
+or mix their checkpoints: at a URI, run one sweep per table (or give
+concurrent sweeps disjoint ``--only`` sets). As on a local disk, a claim held
+by another host is never taken over; delete its ``.claim`` file by hand if
+that host is gone.
 """
 
 from __future__ import annotations
@@ -32,15 +42,16 @@ import fnmatch
 import json
 import os
 import pathlib
-import shutil
 import socket
 import time
 from typing import Iterable
 
+from etils import epath
 import ml_collections
 
 from dws_jax import checkpointing
 from dws_jax import config_utils
+from dws_jax import paths
 from dws_jax import train
 from dws_jax.tables import grid as grid_lib
 
@@ -63,15 +74,15 @@ class CellState:
   batch: int = 0
 
 
-def _read_json(path: pathlib.Path):
+def _read_json(path: paths.PathLike):
   try:
-    return json.loads(path.read_text())
+    return json.loads(paths.as_path(path).read_text())
   except (OSError, ValueError):
     return None
 
 
-def check_root(root: str | os.PathLike, table: ml_collections.ConfigDict,
-               write: bool) -> pathlib.Path:
+def check_root(root: paths.PathLike, table: ml_collections.ConfigDict,
+               write: bool) -> epath.Path:
   """``ROOT/<cells_dir>``; refuses one that holds another table's cells.
 
   Raises:
@@ -93,9 +104,7 @@ def check_root(root: str | os.PathLike, table: ml_collections.ConfigDict,
                      "Nothing was changed.")
   if write:
     base.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps(want, indent=1) + "\n")
-    os.replace(tmp, marker)
+    paths.write_atomic(marker, json.dumps(want, indent=1) + "\n")
   return base
 
 
@@ -174,7 +183,7 @@ def throughput(states: Iterable[CellState]) -> dict[tuple[str, str], float]:
 def measured_elsewhere(root) -> list[CellState]:
   """Finished cells of every table under ``root`` (for speed estimates)."""
   out = []
-  for summary_path in pathlib.Path(root).glob(f"*/*/{train.SUMMARY_FILE}"):
+  for summary_path in paths.as_path(root).glob(f"*/*/{train.SUMMARY_FILE}"):
     summary, config = (_read_json(summary_path),
                        _read_json(summary_path.parent / train.CONFIG_FILE))
     wall = (_read_json(summary_path.parent / WALL_FILE) or {}).get("seconds")
@@ -258,7 +267,7 @@ def listing(root, table, grid: list[grid_lib.Cell],
   return "\n".join(lines)
 
 
-def claim_path(root, table, cell: grid_lib.Cell) -> pathlib.Path:
+def claim_path(root, table, cell: grid_lib.Cell) -> epath.Path:
   return grid_lib.cells_dir(root, table) / (cell.name + CLAIM_SUFFIX)
 
 
@@ -283,9 +292,15 @@ def holder(root, table, cell: grid_lib.Cell) -> dict | None:
 
 
 def claim(root, table, cell: grid_lib.Cell) -> dict | None:
-  """Claims ``cell`` for this process; returns the other holder if it fails."""
+  """Claims ``cell`` for this process; returns the other holder if it fails.
+
+  Exclusive on a local disk (``O_EXCL``); best effort at a URI (see the
+  module docstring).
+  """
   path = claim_path(root, table, cell)
   me = {"pid": os.getpid(), "host": socket.gethostname()}
+  if paths.is_uri(path):
+    return _claim_at_uri(root, table, cell, me)
   for _ in range(2):
     try:
       fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -299,6 +314,18 @@ def claim(root, table, cell: grid_lib.Cell) -> dict | None:
       f.write(json.dumps(me) + "\n")
     return None
   return _read_json(path) or {"pid": -1, "host": "?"}
+
+
+def _claim_at_uri(root, table, cell: grid_lib.Cell, me: dict) -> dict | None:
+  """Best-effort claim in an object store: write if free, then read back."""
+  path = claim_path(root, table, cell)
+  if path.exists():
+    other = holder(root, table, cell)
+    if other is not None and other != me:
+      return other
+  path.write_text(json.dumps(me) + "\n")
+  held = _read_json(path)
+  return None if held == me else (held or {"pid": -1, "host": "?"})
 
 
 def release(root, table, cell: grid_lib.Cell) -> None:
@@ -317,10 +344,8 @@ def run_cell(root, table, cell: grid_lib.Cell, config=None) -> dict:
   if jax.process_index() == 0:
     wall_path = workdir / WALL_FILE
     wall = (_read_json(wall_path) or {}).get("seconds", 0.0)
-    tmp = wall_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(
+    paths.write_atomic(wall_path, json.dumps(
         {"seconds": wall + time.perf_counter() - start}) + "\n")
-    os.replace(tmp, wall_path)
   return summary
 
 
@@ -351,7 +376,7 @@ def run(root, table, grid: list[grid_lib.Cell], *, rerun_stale: bool = False,
     if rerun_stale:
       log(f"stale cell {s.cell.name} ({s.diff}): deleted, rerunning")
       if jax.process_index() == 0:
-        shutil.rmtree(grid_lib.cell_dir(root, table, s.cell))
+        grid_lib.cell_dir(root, table, s.cell).rmtree()
     else:
       log(f"stale cell {s.cell.name}: its workdir holds a run of another "
           f"config ({s.diff}); not reused, skipped (--rerun-stale deletes and "
