@@ -72,3 +72,14 @@ def test_load_sibling_reads_the_file_next_to_the_config(tmp_path):
   assert config_utils.load_sibling(str(config), "_shared").VALUE == 42
   with pytest.raises(FileNotFoundError, match="_missing.py does not exist"):
     config_utils.load_sibling(str(config), "_missing")
+
+
+def test_config_diff_counts_missing_added_options_as_defaults():
+  saved = {"seed": 0, "optim": {"lr": 0.1}}  # written before prng_impl existed
+  same = {"seed": 0, "optim": {"lr": 0.1}, "prng_impl": "threefry2x32",
+          "init_mode": "auto"}
+  assert config_utils.config_diff(saved, same) == []
+  assert config_utils.config_diff(same, saved) == []
+  other = {**same, "prng_impl": "rbg", "optim": {"lr": 0.2}}
+  assert config_utils.config_diff(saved, other) == ["optim.lr", "prng_impl"]
+  assert config_utils.config_diff(saved, {"seed": 0}) == ["optim.lr"]

@@ -211,6 +211,34 @@ class TrainErrorsTest(absltest.TestCase):
     with open(os.path.join(workdir, "config.json")) as f:
       self.assertEqual(json.load(f)["optim"]["lr"], 0.5)
 
+  def test_config_written_before_added_options_still_resumes(self):
+    data = small_real_data()
+    workdir = tempfile.mkdtemp()
+    config = small_config(num_epochs=1)
+    train.train_and_evaluate(config, workdir, data=data)
+    path = os.path.join(workdir, "config.json")
+    with open(path) as f:
+      saved = json.load(f)
+    for key in ("prng_impl", "init_mode"):  # as a run of an older version
+      del saved[key]
+    with open(path, "w") as f:
+      json.dump(saved, f)
+    summary = train.train_and_evaluate(config, workdir, data=data)
+    self.assertEqual(summary["steps"], 3)  # finished run found, not refused
+    with self.assertRaisesRegex(ValueError, r"prng_impl: .* -> 'rbg'"):
+      train.train_and_evaluate(small_config(num_epochs=1, prng_impl="rbg"),
+                               workdir, data=data)
+
+  def test_rbg_keys_train(self):
+    data = small_real_data()
+    runs = {impl: train.train_and_evaluate(
+        small_config(num_epochs=1, prng_impl=impl, aug="gaussian_noise"),
+        tempfile.mkdtemp(), data=data) for impl in ("threefry2x32", "rbg")}
+    for summary in runs.values():
+      self.assertTrue(np.isfinite(summary["final_train_loss"]))
+    self.assertNotEqual(runs["rbg"]["final_train_loss"],
+                        runs["threefry2x32"]["final_train_loss"])
+
   def test_bad_inputs(self):
     data = small_real_data()
     with self.assertRaisesRegex(ValueError, "unknown model 'nope'"):
