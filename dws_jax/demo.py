@@ -27,6 +27,7 @@ import sys
 import time
 
 from dws_jax import allocator
+from dws_jax import plugins
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "results" / "tables" / "fmnist_views_small.md"
@@ -90,6 +91,7 @@ def main(argv=None) -> dict:
 
 def run() -> None:
   allocator.reexec_with_tcmalloc()
+  plugins.load()
   try:
     main()
   except (ValueError, FileNotFoundError, RuntimeError) as e:

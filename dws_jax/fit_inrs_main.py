@@ -23,6 +23,7 @@ from etils import epath
 from ml_collections import config_flags
 
 from dws_jax import allocator
+from dws_jax import plugins
 from dws_jax import paths
 
 FLAGS = flags.FLAGS
@@ -195,6 +196,7 @@ def main(argv):
 
 def run():
   allocator.reexec_with_tcmalloc()
+  plugins.load()
   flags.mark_flags_as_required(["config", "out"])
   app.run(main)
 

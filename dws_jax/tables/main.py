@@ -22,6 +22,7 @@ import os
 import sys
 
 from dws_jax import allocator
+from dws_jax import plugins
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -138,6 +139,7 @@ def main(argv=None) -> int:
 
 def run() -> None:
   allocator.reexec_with_tcmalloc()
+  plugins.load()
   try:
     sys.exit(main())
   except (ValueError, FileNotFoundError, RuntimeError) as e:

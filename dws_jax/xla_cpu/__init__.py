@@ -1,0 +1,20 @@
+# Copyright 2026 The dws_jax Authors.
+# SPDX-License-Identifier: Apache-2.0
+"""Opt-in speed-ups for XLA:CPU hosts, registered into the core's registries.
+
+The core never imports this package; the commands load it through the
+``dws_jax.plugins`` entry point (:func:`dws_jax.plugins.load`), and a library
+user imports it. :func:`register` is idempotent.
+
+* :mod:`dws_jax.xla_cpu.prng`: ``prng_impl="lowbias32"``, a counter-hash
+  ``jax.random`` implementation that XLA:CPU runs in one vectorised pass
+  (threefry's rounds cost several times more per bit there).
+"""
+
+from __future__ import annotations
+
+
+def register() -> None:
+  """Registers every implementation of this plugin with the core."""
+  from dws_jax.xla_cpu import prng  # pylint: disable=g-import-not-at-top
+  prng.register()
