@@ -240,6 +240,19 @@ class AggregateTest(absltest.TestCase):
     self.assertIn("(2/3)", translate)
     self.assertIn("5/6 cells finished", md)
 
+  def test_wall_time_counts_parts_lost_to_kills(self):
+    cell = self.cells[0]
+    workdir = grid.cell_dir(self.root, self.table, cell)
+    summary = json.loads((workdir / train.SUMMARY_FILE).read_text())
+    (workdir / train.SUMMARY_FILE).write_text(json.dumps(
+        {**summary, "train_seconds": 90.0}))
+    (workdir / sweep.WALL_FILE).write_text('{"seconds": 5.0}')  # resumed part
+    self.assertEqual(sweep.state_of(self.root, self.table, cell).wall_seconds,
+                     90.0)
+    (workdir / sweep.WALL_FILE).write_text('{"seconds": 120.0}')
+    self.assertEqual(sweep.state_of(self.root, self.table, cell).wall_seconds,
+                     120.0)
+
   def test_all_seeds_missing_is_shown_as_missing_not_zero(self):
     for cell in self.cells:
       if cell.aug == "translate":

@@ -143,6 +143,9 @@ def state_of(root, table, cell: grid_lib.Cell, config=None,
                      diff=diff, batch=config.batch_size)
   summary = _read_json(workdir / train.SUMMARY_FILE)
   if summary is not None:
+    # A sweep killed mid-cell never adds its part to wall.json; the run's own
+    # train time (kept in its checkpoints) bounds the wall time from below.
+    wall = max(wall, summary.get("train_seconds") or 0.0)
     return CellState(cell, "done", step=summary["steps"],
                      total_steps=summary["steps"], wall_seconds=wall,
                      batch=config.batch_size)
