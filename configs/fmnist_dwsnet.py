@@ -28,7 +28,7 @@ def get_config(arg=None):
                                batch=256, normalize=True, runlocal=False)
   config = ml_collections.ConfigDict()
   config.seed = arg.seed
-  config.prng_impl = "threefry2x32"  # or rbg / unsafe_rbg (dws_jax.prng)
+  config.prng_impl = "auto"  # or threefry2x32 / rbg / lowbias32 (dws_jax.prng)
   config.init_mode = "auto"  # jit / eager (dws_jax.train_state.create)
   # normalize: the model sees (w - mean) / std with one scalar per tensor from
   # the train split, after augmentation (the official --normalize uses

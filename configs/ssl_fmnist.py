@@ -44,7 +44,7 @@ def get_config(arg=None):
   config = ml_collections.ConfigDict()
   config.task = "contrastive"
   config.seed = arg.seed
-  config.prng_impl = "threefry2x32"  # or rbg / unsafe_rbg (dws_jax.prng)
+  config.prng_impl = "auto"  # or threefry2x32 / rbg / lowbias32 (dws_jax.prng)
   config.init_mode = "auto"  # jit / eager (dws_jax.train_state.create)
   config.data = ml_collections.ConfigDict({
       "dir": arg.data, "views": arg.views, "objects": arg.objects,

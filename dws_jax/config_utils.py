@@ -142,7 +142,7 @@ def flatten(d: dict, prefix: str = "") -> dict:
 
 # Options added to the training config after runs were already written: a
 # saved config without one of these keys ran with this value. Flattened keys.
-ADDED_DEFAULTS = {"prng_impl": prng.DEFAULT_IMPL, "init_mode": "auto"}
+ADDED_DEFAULTS = {"prng_impl": prng.AUTO, "init_mode": "auto"}
 
 
 def config_diff(previous: dict, current: dict) -> list[str]:

@@ -26,7 +26,6 @@ import pathlib
 import sys
 import time
 
-from dws_jax import allocator
 from dws_jax import plugins
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -90,8 +89,7 @@ def main(argv=None) -> dict:
 
 
 def run() -> None:
-  allocator.reexec_with_tcmalloc()
-  plugins.load()
+  plugins.load(command=True)
   try:
     main()
   except (ValueError, FileNotFoundError, RuntimeError) as e:

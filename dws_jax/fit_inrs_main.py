@@ -22,7 +22,6 @@ from absl import flags
 from etils import epath
 from ml_collections import config_flags
 
-from dws_jax import allocator
 from dws_jax import plugins
 from dws_jax import paths
 
@@ -195,8 +194,7 @@ def main(argv):
 
 
 def run():
-  allocator.reexec_with_tcmalloc()
-  plugins.load()
+  plugins.load(command=True)
   flags.mark_flags_as_required(["config", "out"])
   app.run(main)
 

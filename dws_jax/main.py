@@ -13,7 +13,6 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from dws_jax import allocator
 from dws_jax import plugins
 from dws_jax import parallel
 from dws_jax import train
@@ -38,8 +37,7 @@ def main(argv):
 
 
 def run():
-  allocator.reexec_with_tcmalloc()
-  plugins.load()
+  plugins.load(command=True)
   flags.mark_flags_as_required(["config", "workdir"])
   app.run(main)
 

@@ -46,9 +46,11 @@ Three solvers give the same objective (up to float rounding and ties):
   ``jax.pure_callback``: numpy similarity matrices (one batched matmul per
   group visit for all the pairs that need it; the terms of leaves no other
   group permutes are computed once) and, per group visit, the LAPs of all the
-  pairs that need one in a single call to lapx's batched Jonker-Volgenant
-  solver (native, without the GIL, on ``lap_threads`` threads; exact, like
-  scipy's). The group orders of all
+  pairs that need one in a single call to the registered batched LAP solver
+  (:func:`register_batched_lap`; the XLA:CPU plugin registers lapx's batched
+  Jonker-Volgenant solver, native, without the GIL, on ``lap_threads``
+  threads; exact, like scipy's; without a registered one, scipy per matrix).
+  The group orders of all
   ``max_iter`` sweeps are drawn in the graph from the key, exactly as the
   in-graph loop draws them, and passed in as data, so ``"host"`` returns the
   same permutations as ``"scipy"`` (up to float rounding of ties). Fastest on
@@ -71,11 +73,10 @@ Example:
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import lap
 import numpy as np
 import optax
 import scipy.optimize
@@ -235,19 +236,29 @@ def _lap_batch(sim: np.ndarray) -> np.ndarray:
   return out
 
 
-def _lap_batch_threaded(sim: np.ndarray, threads: int) -> np.ndarray:
-  """As :func:`_lap_batch`, with lapx's batched Jonker-Volgenant solver.
+# Batched host LAP solver: (sim (m, n, n) float, threads) -> (m, n) int32
+# maximising assignments. Registered by a plugin (dws_jax.xla_cpu.lap).
+_BATCHED_LAP: list[Callable[[np.ndarray, int], np.ndarray]] = []
 
-  ``lap.lapjvh_batch`` solves the whole stack in native code without the GIL,
-  on ``threads`` worker threads (``0``: one per CPU core; ``1``: serial). Like
-  scipy it returns an exact optimum (ties may be broken differently, with the
-  same objective).
+
+def register_batched_lap(fn: Callable[[np.ndarray, int], np.ndarray]) -> None:
+  """Makes ``fn`` the batched LAP solver of the ``"host"`` solver.
+
+  Args:
+    fn: ``fn(sim, threads)``: ``sim`` ``(m, n, n)`` similarities, ``threads``
+      worker threads (``0``: one per core); returns the maximising column of
+      every row, int32 ``(m, n)``, an exact optimum like scipy's.
   """
+  _BATCHED_LAP[:] = [fn]
+
+
+def _lap_batch_threaded(sim: np.ndarray, threads: int) -> np.ndarray:
+  """As :func:`_lap_batch`, with the registered batched solver if any."""
   if not sim.shape[0]:
     return np.empty(sim.shape[:2], np.int32)
-  cost = np.negative(sim, dtype=np.float64)
-  _, cols = lap.lapjvh_batch(cost, return_cost=False, n_threads=threads)
-  return np.stack(cols).astype(np.int32)
+  if not _BATCHED_LAP:
+    return _lap_batch(sim)
+  return _BATCHED_LAP[0](sim, threads)
 
 
 def _host_lap(sim: np.ndarray, active: np.ndarray) -> np.ndarray:

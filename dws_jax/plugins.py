@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Loads installed plugins: the ``dws_jax.plugins`` entry-point group.
 
-A plugin is a callable ``register()`` that adds implementations to the core's
-registries (e.g. :func:`dws_jax.prng.register_impl`). The commands call
-:func:`load` once at start; the core itself never imports a plugin. dws_jax
+A plugin is a callable ``register(command=False)`` that adds implementations
+to the core's registries (e.g. :func:`dws_jax.prng.register_impl`). The
+commands call ``load(command=True)`` first thing, so a plugin may also set up
+the process (the XLA:CPU plugin re-executes a command under tcmalloc); the
+core itself never imports a plugin. dws_jax
 ships one, :mod:`dws_jax.xla_cpu` (``xla_cpu = dws_jax.xla_cpu:register`` in
 ``setup.cfg``). ``DWS_JAX_PLUGINS=none`` loads none; a comma-separated list
 loads only those.
@@ -19,8 +21,13 @@ GROUP = "dws_jax.plugins"
 _LOADED: set[str] = set()
 
 
-def load() -> list[str]:
-  """Registers every installed plugin (once each); returns the loaded names."""
+def load(command: bool = False) -> list[str]:
+  """Registers every installed plugin (once each); returns the loaded names.
+
+  Args:
+    command: called at the start of a command (``dws-train`` etc.), before
+      any JAX computation; plugins may then set up the process.
+  """
   wanted = os.environ.get("DWS_JAX_PLUGINS", "")
   if wanted.strip().lower() == "none":
     return []
@@ -28,6 +35,6 @@ def load() -> list[str]:
   for entry in metadata.entry_points(group=GROUP):
     if entry.name in _LOADED or (only and entry.name not in only):
       continue
-    entry.load()()
+    entry.load()(command=command)
     _LOADED.add(entry.name)
   return sorted(_LOADED)

@@ -17,8 +17,12 @@ Plugins add implementations with :func:`register_impl` (the XLA:CPU plugin
 adds ``"lowbias32"``, :mod:`dws_jax.xla_cpu.prng`, a counter hash that
 XLA:CPU runs several times faster than threefry).
 
-Set it with ``config.prng_impl`` (``--config.prng_impl=rbg``). A config
-written before the option existed means ``"threefry2x32"``.
+Set it with ``config.prng_impl`` (``--config.prng_impl=rbg``). ``"auto"``
+(the configs' default) is the implementation a plugin registered as preferred
+for the default backend (``lowbias32`` on CPU with the XLA:CPU plugin), else
+``"threefry2x32"``; it is resolved on the host that runs, and the resolved
+name is in the run's ``summary.json``. A config written before the option
+existed means ``"auto"``.
 """
 
 from __future__ import annotations
@@ -28,17 +32,42 @@ from collections.abc import Hashable
 import jax
 
 DEFAULT_IMPL = "threefry2x32"
+AUTO = "auto"
 IMPLS = ("threefry2x32", "rbg", "unsafe_rbg")
-# Implementations added by plugins: name -> jax.extend.random PRNG spec.
+# Implementations added by plugins: name -> jax.extend.random PRNG spec, and
+# backend -> the name "auto" picks there.
 _REGISTERED: dict[str, Hashable] = {}
+_PREFERRED: dict[str, str] = {}
 
 
-def register_impl(name: str, impl: Hashable) -> None:
-  """Makes ``prng_impl=name`` select ``impl`` (a ``jax.extend.random`` spec)."""
-  if name in IMPLS:
-    raise ValueError(f"prng_impl {name!r} is a built-in jax.random "
-                     "implementation and cannot be replaced")
+def register_impl(name: str, impl: Hashable,
+                  preferred_on: tuple[str, ...] = ()) -> None:
+  """Makes ``prng_impl=name`` select ``impl`` (a ``jax.extend.random`` spec).
+
+  Args:
+    name: the config value.
+    impl: the PRNG spec (``jax.extend.random.define_prng_impl``).
+    preferred_on: backends (``jax.default_backend()`` names) where ``"auto"``
+      picks it.
+  """
+  if name in IMPLS or name == AUTO:
+    raise ValueError(f"prng_impl {name!r} is a built-in name and cannot be "
+                     "replaced")
   _REGISTERED[name] = impl
+  for backend in preferred_on:
+    _PREFERRED[backend] = name
+
+
+def resolve(impl: str = AUTO) -> str:
+  """The implementation name ``impl`` stands for on this host."""
+  if impl == AUTO:
+    return _PREFERRED.get(jax.default_backend(), DEFAULT_IMPL)
+  if impl not in IMPLS and impl not in _REGISTERED:
+    raise ValueError(
+        f"prng_impl {impl!r} is not a jax.random implementation known here; "
+        f"choose auto or one of {', '.join(known_impls())} (plugins add more: "
+        "lowbias32 comes with dws_jax.xla_cpu)")
+  return impl
 
 
 def known_impls() -> tuple[str, ...]:
@@ -51,7 +80,7 @@ def root_key(seed: int, impl: str = DEFAULT_IMPL) -> jax.Array:
 
   Args:
     seed: integer seed.
-    impl: a name of :func:`known_impls`.
+    impl: ``"auto"`` or a name of :func:`known_impls`.
 
   Returns:
     A new-style typed key (``jax.random.key``) of implementation ``impl``.
@@ -59,11 +88,5 @@ def root_key(seed: int, impl: str = DEFAULT_IMPL) -> jax.Array:
   Raises:
     ValueError: unknown ``impl`` (the message lists the known ones).
   """
-  if impl in _REGISTERED:
-    return jax.random.key(seed, impl=_REGISTERED[impl])
-  if impl not in IMPLS:
-    raise ValueError(
-        f"prng_impl {impl!r} is not a jax.random implementation known here; "
-        f"choose one of {', '.join(known_impls())} (plugins add more: "
-        "lowbias32 comes with dws_jax.xla_cpu)")
-  return jax.random.key(seed, impl=impl)
+  impl = resolve(impl)
+  return jax.random.key(seed, impl=_REGISTERED.get(impl, impl))

@@ -247,8 +247,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     model = contrastive.wrap_model(config, model)
   aug_fn = build_augmentation(config, spec, num_classes)
   tx = optim.make_optimizer(config.optim)
-  key = prng.root_key(config.seed,
-                       config.get("prng_impl", prng.DEFAULT_IMPL))
+  prng_impl = prng.resolve(config.get("prng_impl", prng.AUTO))
+  key = prng.root_key(config.seed, prng_impl)
   repl = parallel.replicated(mesh)
 
   # Every process draws the same values from the same key.
@@ -420,6 +420,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   summary = {
       "model": config.model.name, "aug": config.aug or "none",
       "views": config.data.views, "num_params": num_params,
+      "prng_impl": prng_impl,
       "num_train": num_train, "epochs": config.num_epochs, "steps": total_steps,
       "best_epoch": best.epoch, "best_val_accuracy": best.val_accuracy,
       "test_accuracy_at_best_val": best.test_accuracy,

@@ -2,8 +2,8 @@
 # Idempotent set-up of a dws_jax checkout: real Fashion-MNIST, furniture models and tcmalloc (Debian
 # packages, installed when run as root), a .venv with pinned packages, dws_jax editable.
 # A second run reuses the venv and installs nothing.
-#   bash launch/setup.sh            # core + test packages
-#   DWS_EXTRAS=test,torch bash launch/setup.sh   # also torch==2.13.0 (benchmarks)
+#   bash launch/setup.sh            # core + test packages (+ cpu extra on CPU hosts)
+#   DWS_EXTRAS=test,cpu,torch bash launch/setup.sh   # also torch==2.13.0 (benchmarks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,7 @@ fi
 if [ ! -d "${DWS_FURNITURE_DIR:-/usr/share/sweethome3d/furniture}" ]; then
   packages+=(sweethome3d-furniture)
 fi
-# tcmalloc keeps XLA:CPU's step buffers mapped between steps (dws_jax/allocator.py).
+# tcmalloc keeps XLA:CPU's step buffers mapped between steps (dws_jax/xla_cpu/allocator.py).
 if ! compgen -G "/usr/lib/*/libtcmalloc_minimal.so.4" > /dev/null; then
   packages+=(libtcmalloc-minimal4)
 fi
@@ -33,7 +33,9 @@ if [ ${#packages[@]} -gt 0 ]; then
   fi
 fi
 
-extras=${DWS_EXTRAS:-test}
+# The cpu extra (dws_jax.xla_cpu's lapx) on CPU hosts; accelerator hosts skip it.
+if [ -e /dev/accel0 ] || [ -e /dev/nvidia0 ]; then default_extras=test; else default_extras=test,cpu; fi
+extras=${DWS_EXTRAS:-$default_extras}
 [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
 stamp=.venv/.dws_jax-installed
 want=$(cat setup.cfg launch/constraints.txt <(echo "$extras") | sha256sum | cut -c1-16)

@@ -1,6 +1,6 @@
 # Copyright 2026 The dws_jax Authors.
 # SPDX-License-Identifier: Apache-2.0
-"""Tests of dws_jax.allocator: the re-executed process runs on tcmalloc."""
+"""Tests of dws_jax.xla_cpu.allocator: the re-executed process runs on tcmalloc."""
 
 import os
 import pathlib
@@ -9,7 +9,7 @@ import sys
 import tempfile
 import unittest
 
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 
 TCMALLOC = allocator.find_tcmalloc()
 needs_tcmalloc = unittest.skipIf(
@@ -20,7 +20,7 @@ needs_tcmalloc = unittest.skipIf(
 # and prints the page faults of the last four calls.
 FAULTS_SCRIPT = """
 import resource
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 allocator.reexec_with_tcmalloc()
 import jax, jax.numpy as jnp
 f = jax.jit(lambda x: jnp.sum(jnp.sort(x * 2.0) * jnp.flip(jnp.sort(-x))))
@@ -93,23 +93,23 @@ class EnvTest(unittest.TestCase):
 class ReexecTest(unittest.TestCase):
 
   def test_module_command_reexecutes_with_its_arguments(self):
-    lines = _run(["-m", "dws_jax.allocator", "a", "b c"])
+    lines = _run(["-m", "dws_jax.xla_cpu.allocator", "a", "b c"])
     self.assertIn("libtcmalloc", lines[0])
     self.assertEqual(lines[1], "argv: a b c")
 
   def test_system_choice_keeps_glibc(self):
-    lines = _run(["-m", "dws_jax.allocator", "x"], DWS_JAX_ALLOCATOR="system")
+    lines = _run(["-m", "dws_jax.xla_cpu.allocator", "x"], DWS_JAX_ALLOCATOR="system")
     self.assertEqual(lines, ["allocator: system malloc", "argv: x"])
 
   def test_accelerator_host_is_not_reexecuted(self):
-    lines = _run(["-m", "dws_jax.allocator", "x"], JAX_PLATFORMS="tpu")
+    lines = _run(["-m", "dws_jax.xla_cpu.allocator", "x"], JAX_PLATFORMS="tpu")
     self.assertEqual(lines, ["allocator: system malloc", "argv: x"])
 
   def test_child_on_system_env_runs_on_glibc(self):
     env = allocator.tcmalloc_env(os.environ, TCMALLOC)
-    self.assertIn("libtcmalloc", _run(["-m", "dws_jax.allocator"], **env)[0])
+    self.assertIn("libtcmalloc", _run(["-m", "dws_jax.xla_cpu.allocator"], **env)[0])
     env = allocator.system_env(env)
-    self.assertEqual(_run(["-m", "dws_jax.allocator"], **env)[0],
+    self.assertEqual(_run(["-m", "dws_jax.xla_cpu.allocator"], **env)[0],
                      "allocator: system malloc")
 
   def test_step_buffers_are_reused_instead_of_faulted_in(self):

@@ -10,6 +10,7 @@ import numpy as np
 
 import dws_jax
 from dws_jax import matching
+from dws_jax.xla_cpu import lap as xla_lap
 
 
 def siren_like(key, spec, batch):
@@ -223,7 +224,7 @@ class MatchingTest(parameterized.TestCase):
     # Small integers: many tied optima, where only the objective is unique.
     ties = rng.integers(0, 3, size=(40, 16, 16)).astype(np.float32)
     for sim in (real, ties):
-      ours = matching._lap_batch_threaded(sim, threads)
+      ours = xla_lap.lap_batch(sim, threads)
       ref = matching._lap_batch(sim)
       np.testing.assert_array_equal(np.sort(ours, axis=-1),
                                     np.broadcast_to(np.arange(16), ours.shape))
@@ -239,6 +240,21 @@ class MatchingTest(parameterized.TestCase):
         self.assertGreaterEqual(value(ours)[i], best - 1e-9)
     self.assertEqual(matching._lap_batch_threaded(real[:0], threads).shape,
                      (0, 16))
+
+  def test_host_solver_with_and_without_the_plugin_agree(self):
+    spec = dws_jax.WeightSpaceSpec.siren((2, 16, 16, 1))
+    k1, k2, k3 = jax.random.split(jax.random.key(9), 3)
+    a, b = siren_like(k1, spec, (4,)), siren_like(k2, spec, (4,))
+    self.assertEqual(matching._BATCHED_LAP, [xla_lap.lap_batch])  # conftest
+    match = lambda: matching.weight_matching(k3, a, b, spec, solver="host")
+    with_lapx = match()
+    matching._BATCHED_LAP.clear()  # as without the cpu extra: scipy per matrix
+    try:
+      without = match()
+    finally:
+      matching.register_batched_lap(xla_lap.lap_batch)
+    for p, q in zip(with_lapx.perms, without.perms):
+      np.testing.assert_array_equal(p, q)
 
   @parameterized.parameters(2, 0)
   def test_host_lap_threads_same_result(self, threads):

@@ -25,6 +25,8 @@ class RootKeyTest(absltest.TestCase):
         jax.random.key_data(jax.random.key(3)))
     with self.assertRaisesRegex(ValueError, "'philox'.*threefry2x32, rbg"):
       prng.root_key(0, "philox")
+    with self.assertRaisesRegex(ValueError, "built-in name"):
+      prng.register_impl("auto", "x")
 
 
 class CreateTest(parameterized.TestCase):

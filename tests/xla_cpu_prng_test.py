@@ -25,6 +25,8 @@ class LowBiasTest(absltest.TestCase):
     self.assertEqual(jax.random.key_impl(self.key), lowbias.IMPL)
     with self.assertRaisesRegex(ValueError, "built-in"):
       prng.register_impl("rbg", lowbias.IMPL)
+    self.assertEqual(prng.resolve("auto"), "lowbias32")  # tests run on CPU
+    self.assertEqual(prng.resolve("rbg"), "rbg")
 
   def test_bits_are_uniform_and_streams_distinct(self):
     bits = np.asarray(jax.random.bits(self.key, (200_000,), jnp.uint32))

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 from dws_jax.benchmarks import timing
 from dws_jax import fitting
 from dws_jax import matching

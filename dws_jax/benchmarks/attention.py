@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 from dws_jax.benchmarks import timing
 
 # DWSNet defaults (hidden 16, 8 heads, 1 head in the last layer) on

@@ -37,7 +37,7 @@ import random
 import statistics
 import time
 
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 
 NAMES = ("translate", "rotate", "scale", "gaussian_noise", "dropout", "quantile",
          "permutation", "siren_negation", "siren_bias", "label_smoothing")

@@ -27,7 +27,7 @@ import pathlib
 import platform
 import time
 
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 
 
 def _parse(argv):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 from dws_jax.benchmarks import timing
 
 NODES, D_EDGE, HEADS, HEAD_WIDTH, D_EDGE_HID = 67, 32, 8, 16, 64

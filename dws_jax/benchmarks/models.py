@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 
 # Reference numbers measured earlier with the official PyTorch code on this
 # 2-core CPU (design.md): seconds per training step and batch size.

@@ -78,7 +78,7 @@ def run_kernel_benchmark(args, run: Callable[[int, int], list[dict]]
   at the start, cores, allocator)."""
   import os  # pylint: disable=g-import-not-at-top
 
-  from dws_jax import allocator  # pylint: disable=g-import-not-at-top
+  from dws_jax.xla_cpu import allocator  # pylint: disable=g-import-not-at-top
   load = os.getloadavg()[0]
   results = run(args.batch, args.steps)
   meta = dict(batch=args.batch, steps=args.steps, cpus=os.cpu_count(),

@@ -24,7 +24,7 @@ import pathlib
 import statistics
 import time
 
-from dws_jax import allocator
+from dws_jax.xla_cpu import allocator
 
 AUGS = (
     ("none", "none"),

@@ -21,7 +21,6 @@ import argparse
 import os
 import sys
 
-from dws_jax import allocator
 from dws_jax import plugins
 
 
@@ -138,8 +137,7 @@ def main(argv=None) -> int:
 
 
 def run() -> None:
-  allocator.reexec_with_tcmalloc()
-  plugins.load()
+  plugins.load(command=True)
   try:
     sys.exit(main())
   except (ValueError, FileNotFoundError, RuntimeError) as e:

@@ -103,5 +103,5 @@ IMPL = jex_random.define_prng_impl(
 
 
 def register() -> None:
-  """Makes ``prng_impl="lowbias32"`` known to :func:`dws_jax.prng.root_key`."""
-  core_prng.register_impl(NAME, IMPL)
+  """Makes ``prng_impl="lowbias32"`` known, and ``"auto"``'s pick on CPU."""
+  core_prng.register_impl(NAME, IMPL, preferred_on=("cpu",))

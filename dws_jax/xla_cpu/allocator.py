@@ -12,8 +12,9 @@ micro-batch. tcmalloc keeps freed pages and hands them out again (about 100
 faults per step; ``python -m dws_jax.benchmarks.models`` runs every model this
 way).
 
-The library's commands (``dws-train``, ``dws-fit-inrs``, ``dws-demo``, the
-benchmarks) call :func:`reexec_with_tcmalloc` first: when tcmalloc is
+The library's commands (``dws-train``, ``dws-fit-inrs``, ``dws-demo``,
+``dws-tables``, through this plugin's ``register(command=True)``) and the
+benchmarks call :func:`reexec_with_tcmalloc` first: when tcmalloc is
 installed (Debian ``libtcmalloc-minimal4``, installed by ``launch/setup.sh``
 as root) and not loaded yet, the process re-executes itself, same
 interpreter, same arguments, same pid, with tcmalloc in ``LD_PRELOAD``.
@@ -21,7 +22,7 @@ interpreter, same arguments, same pid, with tcmalloc in ``LD_PRELOAD``.
 accelerator host (``JAX_PLATFORMS`` without ``cpu``, or a TPU or NVIDIA device
 in ``/dev``), where XLA:CPU's buffers are not the cost. Scripts of your own
 can call it as their first line, or be started as
-``LD_PRELOAD=$(python -m dws_jax.allocator --path) python my_script.py``.
+``LD_PRELOAD=$(python -m dws_jax.xla_cpu.allocator --path) python my_script.py``.
 
 tcmalloc's page heap is told never to return memory to the OS
 (``TCMALLOC_RELEASE_RATE=0``, unless set), so the resident size stays at its
@@ -153,7 +154,7 @@ def reexec_with_tcmalloc(env: Mapping[str, str] | None = None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-  """``python -m dws_jax.allocator [--path]``: report or locate tcmalloc."""
+  """``python -m dws_jax.xla_cpu.allocator [--path]``: report or locate tcmalloc."""
   argv = sys.argv[1:] if argv is None else list(argv)
   if argv == ["--path"]:
     print(find_tcmalloc() or "")
