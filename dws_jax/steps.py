@@ -22,16 +22,10 @@ from dws_jax import losses
 from dws_jax import parallel
 from dws_jax import train_state as ts
 from dws_jax import weight_space as wsp
+from dws_jax.data.types import Split
 
 # fold_in tags separating the independent random streams of a run.
 DATA_STREAM, STEP_STREAM, INIT_STREAM = 1, 2, 3
-
-
-class Split(NamedTuple):
-  """One split on device: ``ws`` leaves ``(N, ...)``, ``labels`` int ``(N,)``."""
-
-  ws: wsp.WeightSpace
-  labels: jax.Array
 
 
 class Normalizer(NamedTuple):

@@ -22,7 +22,7 @@ import json
 import math
 import os
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -41,6 +41,7 @@ from dws_jax import prng
 from dws_jax import steps
 from dws_jax import train_state as ts
 from dws_jax import weight_space as wsp
+from dws_jax.data.types import InrData
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
@@ -49,14 +50,6 @@ EVAL_SPLITS = ("val", "test")
 # Optional eval split: an untrained view of the train objects (internal
 # generalisation), made by ``config.data.heldout_view``.
 HELDOUT_SPLIT = "heldout_view"
-
-
-class InrData(NamedTuple):
-  """Host-side INR dataset: ``splits[name] = Split(ws (N, ...), labels (N,))``."""
-
-  splits: dict[str, steps.Split]
-  spec: wsp.WeightSpaceSpec
-  num_classes: int
 
 
 def load_data(config: ml_collections.ConfigDict) -> InrData:

@@ -68,6 +68,7 @@ from dws_jax import paths
 from dws_jax import siren
 from dws_jax import weight_space as wsp
 from dws_jax.data import sources
+from dws_jax.data import types
 
 FORMAT_VERSION = 1
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
@@ -766,8 +767,6 @@ def load_for_training(data_dir: paths.PathLike, views: int = 1, *,
   Raises:
     ValueError: ``objects`` < 0, or ``heldout_view`` is trained on or absent.
   """
-  from dws_jax import steps  # pylint: disable=g-import-not-at-top
-  from dws_jax import train  # pylint: disable=g-import-not-at-top
   meta = read_metadata(data_dir)
   if int(objects) < 0:
     raise ValueError(f"objects must be >= 0 (0 = all), got {objects}")
@@ -786,7 +785,7 @@ def load_for_training(data_dir: paths.PathLike, views: int = 1, *,
       want = heldout_view + 1
     s = load_inr_split(data_dir, split, want)
     if split != "train":
-      splits[split] = steps.Split(s.ws, s.labels)
+      splits[split] = types.Split(s.ws, s.labels)
       continue
     num = meta["splits"]["train"]["num_objects"]
     keep = np.zeros(num, bool)
@@ -796,13 +795,13 @@ def load_for_training(data_dir: paths.PathLike, views: int = 1, *,
       if lo is None:
         continue
       idx = np.flatnonzero(np.tile(keep, hi - lo)) + lo * num
-      splits[name] = steps.Split(s.ws[idx], s.labels[idx])
+      splits[name] = types.Split(s.ws[idx], s.labels[idx])
   num_classes = int(max(int(jnp.max(s.labels)) for s in splits.values()) + 1)
   known = meta["source"].get("num_classes")
   if known is None and meta["source"]["name"] in sources.MODULES:
     known = sources.get(meta["source"]["name"]).num_classes
   num_classes = max(num_classes, known or num_classes)
-  return train.InrData(splits, spec_from_metadata(meta), num_classes)
+  return types.InrData(splits, spec_from_metadata(meta), num_classes)
 
 
 def refit(config: ml_collections.ConfigDict, split: str, object_id: int,
