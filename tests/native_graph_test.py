@@ -13,9 +13,9 @@ import dws_jax
 from dws_jax import models
 from dws_jax import parallel
 from dws_jax.models import relational_transformer as rt
-from dws_jax.native import build
-from dws_jax.native import edge_mlp as em
-from dws_jax.native import relational_attention as ra
+from dws_jax.xla_cpu.native import build
+from dws_jax.xla_cpu.native import edge_mlp as em
+from dws_jax.xla_cpu.native import relational_attention as ra
 
 skip_without_native = absltest.skipUnless(
     build.available(), "native kernels not built (no C++ compiler?)")

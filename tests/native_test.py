@@ -20,9 +20,9 @@ import dws_jax
 from dws_jax import models
 from dws_jax import parallel
 from dws_jax.models import layers
-from dws_jax.native import build
-from dws_jax.native import materialize as mat
-from dws_jax.native import set_attention as sa
+from dws_jax.xla_cpu.native import build
+from dws_jax.xla_cpu.native import materialize as mat
+from dws_jax.xla_cpu.native import set_attention as sa
 
 HAVE_NATIVE = build.available()
 skip_without_native = absltest.skipUnless(
@@ -196,7 +196,7 @@ class BuildTest(absltest.TestCase):
 
   def test_missing_compiler_falls_back_with_a_warning(self):
     proc = self.run_python("""
-        from dws_jax.native import build
+        from dws_jax.xla_cpu.native import build
         print("available", build.available())
         """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="auto")
     self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -206,7 +206,7 @@ class BuildTest(absltest.TestCase):
 
   def test_required_kernels_raise_when_the_build_fails(self):
     proc = self.run_python("""
-        from dws_jax.native import build
+        from dws_jax.xla_cpu.native import build
         build.available()
         """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="1")
     self.assertNotEqual(proc.returncode, 0)
@@ -217,7 +217,7 @@ class BuildTest(absltest.TestCase):
     cache = tempfile.mkdtemp()
     self.addCleanup(shutil.rmtree, cache)
     proc = subprocess.run(
-        [sys.executable, "-m", "dws_jax.native.build"], capture_output=True,
+        [sys.executable, "-m", "dws_jax.xla_cpu.native.build"], capture_output=True,
         text=True, check=False,
         env={**os.environ, "DWS_JAX_CACHE": cache, "DWS_JAX_CXX": "false"})
     self.assertEqual(proc.returncode, 1)
@@ -230,7 +230,7 @@ class BuildTest(absltest.TestCase):
     cache = tempfile.mkdtemp()
     self.addCleanup(shutil.rmtree, cache)
     env = {**os.environ, "DWS_JAX_CACHE": cache}
-    proc = subprocess.run([sys.executable, "-m", "dws_jax.native.build"],
+    proc = subprocess.run([sys.executable, "-m", "dws_jax.xla_cpu.native.build"],
                           capture_output=True, text=True, check=False, env=env)
     self.assertEqual(proc.returncode, 0, proc.stderr)
     path = proc.stdout.strip()
@@ -238,7 +238,7 @@ class BuildTest(absltest.TestCase):
     files = [f for _, _, fs in os.walk(cache) for f in fs]
     self.assertEqual(files, ["libdws_jax_native.so"])  # objects cleaned up
     proc = self.run_python("""
-        from dws_jax.native import build
+        from dws_jax.xla_cpu.native import build
         print("available", build.available(), build.library_path())
         """, DWS_JAX_CACHE=cache, DWS_JAX_NATIVE="1")
     self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -258,7 +258,7 @@ class BuildTest(absltest.TestCase):
     os.chmod(wrapper, 0o755)
     proc = self.run_python("""
         import jax, jax.numpy as jnp
-        from dws_jax.native import set_attention as sa
+        from dws_jax.xla_cpu.native import set_attention as sa
         q, k, v, g = (2.0 * jax.random.normal(key, (3, 17, 5, 3))
                       for key in jax.random.split(jax.random.key(0), 4))
         def grads(fn):
@@ -274,8 +274,8 @@ class BuildTest(absltest.TestCase):
   def test_switched_off_kernels_name_their_plain_xla_fallback(self):
     proc = self.run_python("""
         import jax.numpy as jnp
-        from dws_jax.native import build, edge_mlp, relational_attention
-        from dws_jax.native import set_attention
+        from dws_jax.xla_cpu.native import build, edge_mlp, relational_attention
+        from dws_jax.xla_cpu.native import set_attention
         z = jnp.zeros
         params = [z(s) for s in edge_mlp.param_shapes(16, 32)]
         calls = (
@@ -305,7 +305,7 @@ class BuildTest(absltest.TestCase):
 
   def test_unknown_mode_is_refused(self):
     proc = self.run_python("""
-        from dws_jax.native import build
+        from dws_jax.xla_cpu.native import build
         build.available()
         """, DWS_JAX_NATIVE="yes")
     self.assertIn("DWS_JAX_NATIVE='yes'", proc.stderr)

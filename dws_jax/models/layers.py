@@ -46,9 +46,9 @@ import jax
 import jax.numpy as jnp
 
 from dws_jax import weight_space as wsp
-from dws_jax.native import build as native_build
-from dws_jax.native import materialize as native_materialize
-from dws_jax.native import set_attention as native_attention
+from dws_jax.xla_cpu.native import build as native_build
+from dws_jax.xla_cpu.native import materialize as native_materialize
+from dws_jax.xla_cpu.native import set_attention as native_attention
 
 Array = jax.Array
 
@@ -372,7 +372,7 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]],
     jobs: ``(q, k, v, num_heads)`` per SAB, ``q, k, v`` of shape
       ``(B, n, F)`` (projections, unscaled); heads of all SABs with equal
       ``n`` and head width ``F / num_heads`` are stacked into one attention:
-      the fused XLA:CPU kernel (:func:`dws_jax.native.set_attention`) on
+      the fused XLA:CPU kernel (:func:`dws_jax.xla_cpu.native.set_attention`) on
       the CPU, :func:`stacked_attention` otherwise.
     chunk_bytes: memory budget of :func:`stacked_attention` (``None``: the
       whole batch at once).

@@ -35,12 +35,12 @@ attention runs over all ``N`` nodes here as well.
 
 Speed: all heads are computed at once (:func:`relational_attention`, with a
 hand-written backward pass); on XLA:CPU the attention is one fused native
-kernel per layer (:mod:`dws_jax.native.relational_attention`) that never
+kernel per layer (:mod:`dws_jax.xla_cpu.native.relational_attention`) that never
 stores the per-edge projections; elsewhere value projections are applied
 after pooling the edges per head (never built per edge); every per-edge Dense
 uses :func:`edge_matmul`, whose kernel gradient avoids transposing the large
 cotangent; the edge update is one fused native kernel per layer on XLA:CPU
-(:mod:`dws_jax.native.edge_mlp`), and its dropout masks are ``jax.random``
+(:mod:`dws_jax.xla_cpu.native.edge_mlp`), and its dropout masks are ``jax.random``
 (:func:`layers.dropout_mask`; cheap with ``prng_impl="rbg"``); the Fourier
 features' sine is ``fourier_sin``. ``remat=True``
 rematerialises each layer in the backward pass (less memory, about a third
@@ -61,9 +61,9 @@ import numpy as np
 from dws_jax import sine
 from dws_jax import weight_space as wsp
 from dws_jax.models import layers
-from dws_jax.native import build as native_build
-from dws_jax.native import edge_mlp as native_edge_mlp
-from dws_jax.native import relational_attention as native_attention
+from dws_jax.xla_cpu.native import build as native_build
+from dws_jax.xla_cpu.native import edge_mlp as native_edge_mlp
+from dws_jax.xla_cpu.native import relational_attention as native_attention
 
 Array = jax.Array
 
@@ -172,7 +172,7 @@ def relational_attention(q_n: Array, k_n: Array, v_n: Array, edges: Array,
 
   On the CPU with the native kernels built, and shapes they take (head width
   16, edge width 16 to 64, float32), this is
-  :func:`dws_jax.native.relational_attention.relational_attention`; the
+  :func:`dws_jax.xla_cpu.native.relational_attention.relational_attention`; the
   projections of the edges are then never stored.
   """
   if (native_attention.supported(q_n, edges, w_edge)
@@ -396,7 +396,7 @@ def edge_mlp(edges: Array, s: Array, t: Array,
     edges: ``(B, N, N, C)``.
     s, t: source and target node terms ``(B, N, F)`` of the first Dense
       (``s`` includes its bias).
-    params: :class:`dws_jax.native.edge_mlp.EdgeMlpParams`; the LayerNorm
+    params: :class:`dws_jax.xla_cpu.native.edge_mlp.EdgeMlpParams`; the LayerNorm
       entries are None without LayerNorm.
     masks: two dropout masks (``0`` or ``1 / keep_prob``) shaped like
       ``edges``, or None.
@@ -404,7 +404,7 @@ def edge_mlp(edges: Array, s: Array, t: Array,
   Returns:
     ``(B, N, N, C)``. On XLA:CPU with the native kernels, LayerNorm and
     supported widths this is the fused kernel
-    (:func:`dws_jax.native.edge_mlp.edge_mlp`), else :func:`xla_edge_mlp`.
+    (:func:`dws_jax.xla_cpu.native.edge_mlp.edge_mlp`), else :func:`xla_edge_mlp`.
   """
   if (params.ln0_scale is not None and native_edge_mlp.supported(edges, s)
       and native_build.use_native()):

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import jax
 
-from dws_jax.native import build
+from dws_jax.xla_cpu.native import build
 
 Array = jax.Array
 

@@ -24,7 +24,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from dws_jax.native import build
+from dws_jax.xla_cpu.native import build
 
 Array = jax.Array
 
