@@ -9,6 +9,12 @@ user imports it. :func:`register` is idempotent.
 * :mod:`dws_jax.xla_cpu.prng`: ``prng_impl="lowbias32"``, a counter-hash
   ``jax.random`` implementation that XLA:CPU runs in one vectorised pass
   (threefry's rounds cost several times more per bit there).
+* :mod:`dws_jax.xla_cpu.kernels`: ``kernels="xla_cpu"`` for the models
+  (:mod:`dws_jax.models.kernels`), fused XLA FFI kernels
+  (:mod:`dws_jax.xla_cpu.native`: DWSNet's set attention and output copy,
+  the relational transformer's attention and edge update), compiled on first
+  use. ``DWS_JAX_NATIVE=0`` leaves them unregistered (``kernels="auto"`` is
+  then plain XLA); a model built with ``kernels="xla"`` never uses them.
 """
 
 from __future__ import annotations
@@ -16,5 +22,9 @@ from __future__ import annotations
 
 def register() -> None:
   """Registers every implementation of this plugin with the core."""
-  from dws_jax.xla_cpu import prng  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from dws_jax.xla_cpu import kernels
+  from dws_jax.xla_cpu import prng
+  # pylint: enable=g-import-not-at-top
   prng.register()
+  kernels.register()

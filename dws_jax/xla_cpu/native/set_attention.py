@@ -72,6 +72,16 @@ def _attention_bwd(res, gs):
 _attention.defvjp(_attention_fwd, _attention_bwd)
 
 
+def supported(qs: Sequence[Array], ks: Sequence[Array],
+              vs: Sequence[Array]) -> bool:
+  """Whether the kernel takes these members (:func:`check_inputs` passes)."""
+  try:
+    check_inputs(tuple(qs), tuple(ks), tuple(vs))
+  except ValueError:
+    return False
+  return True
+
+
 def check_inputs(qs: Sequence[Array], ks: Sequence[Array],
                  vs: Sequence[Array]) -> None:
   """Raises ``ValueError`` naming the problem with the members' arrays."""
