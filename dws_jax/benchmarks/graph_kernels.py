@@ -9,8 +9,8 @@ with a fixed cotangent), jitted, median over ``--steps`` calls after one
 warm-up, of
 
 * relational attention: the native kernel
-  (:func:`dws_jax.xla_cpu.native.relational_attention.relational_attention`) and the
-  XLA version the model runs without it
+  (:func:`dws_jax.xla_cpu.native.relational_attention.relational_attention`)
+  and the XLA version the model runs without it
   (:func:`dws_jax.models.relational_transformer.xla_relational_attention`);
 * the edge update with dropout masks: the native kernel
   (:func:`dws_jax.xla_cpu.native.edge_mlp.edge_mlp`) and
@@ -82,7 +82,8 @@ def run(batch: int, steps: int) -> list[dict]:
   """Times both implementations of every kernel."""
   import jax  # pylint: disable=g-import-not-at-top
 
-  from dws_jax.xla_cpu.native import build  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from dws_jax.xla_cpu.native import build
 
   build.require("bench_graph_kernels")
   results = []

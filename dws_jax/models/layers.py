@@ -412,7 +412,8 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]],
   return outs
 
 
-def materialize(xs: Sequence[Array], kernels: str = "auto") -> tuple[Array, ...]:
+def materialize(xs: Sequence[Array], kernels: str = "auto"
+                ) -> tuple[Array, ...]:
   """``xs`` unchanged, each computed once (``kernels``' ``"materialize"``).
 
   XLA:CPU fuses a cheap elementwise producer into every consumer and

@@ -22,7 +22,8 @@ Environment:
     them: a failed build raises).
   DWS_JAX_CXX: the C++ compiler (default ``c++``).
 
-``python -m dws_jax.xla_cpu.native.build`` builds the library and prints its path.
+``python -m dws_jax.xla_cpu.native.build`` builds the library and prints its
+path.
 """
 
 from __future__ import annotations
