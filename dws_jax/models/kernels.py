@@ -6,8 +6,8 @@ A model names its implementation with the attribute ``kernels`` (a string,
 part of the module, so ``jax.jit`` sees it). ``"xla"`` is the plain XLA code
 of the model modules and is always available; plugins register others, e.g.
 the XLA:CPU plugin (:mod:`dws_jax.xla_cpu`) registers ``"xla_cpu"``, fused
-FFI kernels. ``"auto"`` is :func:`resolve`\\ d by :func:`dws_jax.models.get`
-when the model is built.
+FFI kernels. :func:`dws_jax.models.get` turns ``"auto"`` into a concrete name
+(:func:`resolve`) when it builds the model.
 
 Ops (:data:`OPS`) and the arguments a registered ``fn`` receives:
 

@@ -41,10 +41,9 @@ with plain XLA value projections are applied after pooling the edges per head
 (never built per edge); every per-edge Dense uses :func:`edge_matmul`, whose
 kernel gradient avoids transposing the large cotangent; the edge update is
 one fused FFI kernel per layer with ``"xla_cpu"``, and its dropout masks are
-``jax.random``
-(:func:`layers.dropout_mask`; cheap with ``prng_impl="rbg"``); the Fourier
-features' sine is ``fourier_sin``. ``remat=True``
-rematerialises each layer in the backward pass (less memory, about a third
+``jax.random`` (:func:`layers.dropout_mask`; cheap with ``prng_impl="rbg"``);
+the Fourier features' sine is ``fourier_sin``. ``remat=True`` rematerialises
+each layer in the backward pass (less memory, about a third
 more compute); without it a step at batch 256 on 2->32->32->1 INRs peaks at
 about 6 GiB on the CPU (1.2 GiB 16 graphs at a time).
 """
