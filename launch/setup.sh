@@ -20,7 +20,7 @@ fi
 if ! compgen -G "/usr/lib/*/libtcmalloc_minimal.so.4" > /dev/null; then
   packages+=(libtcmalloc-minimal4)
 fi
-# A C++ compiler builds the native XLA:CPU kernels (dws_jax/native/build.py).
+# A C++ compiler builds the native XLA:CPU kernels (dws_jax/xla_cpu/native/build.py).
 if ! command -v "${DWS_JAX_CXX:-c++}" > /dev/null; then
   packages+=(g++)
 fi
@@ -44,5 +44,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 # Build (or find cached) the native kernels now rather than in the first run.
-.venv/bin/python -m dws_jax.native.build > /dev/null \
+.venv/bin/python -m dws_jax.xla_cpu.native.build > /dev/null \
   || echo "Native kernels not built; dws_jax falls back to plain XLA." >&2

@@ -8,7 +8,9 @@ import jax  # pylint: disable=g-import-not-at-top
 
 jax.config.update("jax_num_cpu_devices", 8)
 
-# The bundled XLA:CPU plugin, as the commands load it (lowbias32, lapx).
+# The commands load plugins at start (dws_jax.plugins.load()); the tests do
+# so once here, so kernels="auto" (the models' default) and prng_impl="auto"
+# use the bundled XLA:CPU plugin (native kernels, lowbias32, lapx) as a run.
 from dws_jax import plugins  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 plugins.load()

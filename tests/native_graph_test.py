@@ -1,4 +1,8 @@
-"""Native XLA:CPU kernels of the relational transformer equal plain XLA."""
+"""Native XLA:CPU kernels of the relational transformer equal plain XLA.
+
+The kernels are the XLA:CPU plugin's; conftest.py registers it
+(``dws_jax.xla_cpu.register()``), so ``kernels="xla_cpu"`` models exist here.
+"""
 
 import re
 
@@ -13,9 +17,9 @@ import dws_jax
 from dws_jax import models
 from dws_jax import parallel
 from dws_jax.models import relational_transformer as rt
-from dws_jax.native import build
-from dws_jax.native import edge_mlp as em
-from dws_jax.native import relational_attention as ra
+from dws_jax.xla_cpu.native import build
+from dws_jax.xla_cpu.native import edge_mlp as em
+from dws_jax.xla_cpu.native import relational_attention as ra
 
 skip_without_native = absltest.skipUnless(
     build.available(), "native kernels not built (no C++ compiler?)")
@@ -130,26 +134,28 @@ class RelationalAttentionTest(parameterized.TestCase):
     self.assertFalse(ra.supported(q, e, w.astype(jnp.bfloat16)))
 
   @parameterized.parameters(False, True)  # eval; training with dropout
-  def test_transformer_with_native_kernels_equals_plain_xla(self, train):
+  def test_transformer_with_xla_cpu_kernels_equals_plain_xla(self, train):
     spec = dws_jax.WeightSpaceSpec.siren((2, 8, 8, 1))
-    model = models.get("relational_transformer", spec=spec, num_classes=10,
-                       d_node=32, d_edge=16, d_attn_hid=32, n_heads=2,
-                       d_node_hid=32, d_edge_hid=32, d_out_hid=32, n_layers=2)
     ws = dws_jax.init_weight_space(jax.random.key(0), spec, "siren", (6,))
     labels = jnp.arange(6) % 10
-    params = model.init(jax.random.key(1), ws)
 
-    def value_and_grad(native):
-      with build.forced(native):
-        loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
-            model.apply(p, ws, train=train,
-                        rngs={"dropout": jax.random.key(2)}), labels).mean()
-        text = jax.jit(loss).lower(params).as_text()
-        self.assertEqual("dws_jax_relational_attention" in text, native)
-        self.assertEqual("dws_jax_edge_mlp" in text, native)
-        return jax.value_and_grad(loss)(params)
+    def value_and_grad(kernels):
+      model = models.get("relational_transformer", spec=spec, num_classes=10,
+                         d_node=32, d_edge=16, d_attn_hid=32, n_heads=2,
+                         d_node_hid=32, d_edge_hid=32, d_out_hid=32,
+                         n_layers=2, kernels=kernels)
+      self.assertIn(f"kernels = '{kernels}'", repr(model))
+      params = model.init(jax.random.key(1), ws)
+      loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
+          model.apply(p, ws, train=train,
+                      rngs={"dropout": jax.random.key(2)}), labels).mean()
+      text = jax.jit(loss).lower(params).as_text()
+      native = kernels == "xla_cpu"
+      self.assertEqual("dws_jax_relational_attention" in text, native)
+      self.assertEqual("dws_jax_edge_mlp" in text, native)
+      return jax.value_and_grad(loss)(params)
 
-    got, want = value_and_grad(True), value_and_grad(False)
+    got, want = value_and_grad("xla_cpu"), value_and_grad("xla")
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
@@ -159,6 +165,7 @@ class RelationalAttentionTest(parameterized.TestCase):
                        d_node=16, d_edge=16, d_attn_hid=16, n_heads=2,
                        d_node_hid=16, d_edge_hid=16, d_out_hid=16, n_layers=2)
     ws = dws_jax.init_weight_space(jax.random.key(0), spec, "siren", (2,))
+    self.assertEqual(model.kernels, "xla_cpu")
     params = model.init(jax.random.key(1), ws)
     text = jax.jit(model.apply).lower(params, ws).as_text()
     self.assertNotIn("dws_jax_relational_attention", text)  # heads 8 wide

@@ -1,4 +1,8 @@
-"""Native XLA:CPU set attention: equals plain XLA attention; sharding; build."""
+"""Native XLA:CPU set attention: equals plain XLA attention; sharding; build.
+
+The kernels are the XLA:CPU plugin's; conftest.py registers it
+(``dws_jax.xla_cpu.register()``), so ``kernels="xla_cpu"`` models exist here.
+"""
 
 import os
 import platform
@@ -20,9 +24,9 @@ import dws_jax
 from dws_jax import models
 from dws_jax import parallel
 from dws_jax.models import layers
-from dws_jax.native import build
-from dws_jax.native import materialize as mat
-from dws_jax.native import set_attention as sa
+from dws_jax.xla_cpu.native import build
+from dws_jax.xla_cpu.native import materialize as mat
+from dws_jax.xla_cpu.native import set_attention as sa
 
 HAVE_NATIVE = build.available()
 skip_without_native = absltest.skipUnless(
@@ -140,22 +144,24 @@ class SetAttentionTest(parameterized.TestCase):
     for row in rows:
       self.assertLess(row["max_rel_err"], 1e-4, row)
 
-  def test_dwsnet_with_native_attention_equals_plain_xla(self):
+  def test_dwsnet_with_xla_cpu_kernels_equals_plain_xla(self):
     spec = dws_jax.WeightSpaceSpec.siren((2, 8, 8, 1))
-    model = models.get("dwsnet", spec=spec, num_classes=10)
     ws = dws_jax.init_weight_space(jax.random.key(0), spec, "siren", (6,))
     labels = jnp.arange(6) % 10
-    params = model.init(jax.random.key(1), ws)
+    self.assertEqual(models.get("dwsnet", spec=spec).kernels, "xla_cpu")
 
-    def value_and_grad(native):
-      with build.forced(native):
-        loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
-            model.apply(p, ws), labels).mean()
-        text = jax.jit(loss).lower(params).as_text()
-        self.assertEqual("dws_jax_set_attention" in text, native)
-        return jax.value_and_grad(loss)(params)
+    def value_and_grad(kernels):
+      model = models.get("dwsnet", spec=spec, num_classes=10, kernels=kernels)
+      self.assertIn(f"kernels = '{kernels}'", repr(model))
+      params = model.init(jax.random.key(1), ws)
+      loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
+          model.apply(p, ws), labels).mean()
+      text = jax.jit(loss).lower(params).as_text()
+      for target in ("dws_jax_set_attention", "dws_jax_materialize"):
+        self.assertEqual(target in text, kernels == "xla_cpu", target)
+      return jax.value_and_grad(loss)(params)
 
-    got, want = value_and_grad(True), value_and_grad(False)
+    got, want = value_and_grad("xla_cpu"), value_and_grad("xla")
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
@@ -177,10 +183,11 @@ class MaterializeTest(absltest.TestCase):
     # The copy is a custom call that XLA cannot fuse into its consumers...
     text = jax.jit(fn).lower(x, y).as_text()
     self.assertIn("custom_call @dws_jax_materialize", text)
-    # ... and plain XLA (kernels off) is the identity.
-    with build.forced(False):
-      plain = jax.jit(lambda x, y: fn(x, y)).lower(x, y).as_text()
-    self.assertNotIn("dws_jax_materialize", plain)
+    # ... and the XLA version (kernels="xla") is the identity.
+    plain = lambda kernels: jax.jit(lambda x, y: layers.materialize(
+        (x, y), kernels)).lower(x, y).as_text()
+    self.assertNotIn("dws_jax_materialize", plain("xla"))
+    self.assertIn("dws_jax_materialize", plain("xla_cpu"))
     got = jax.vmap(lambda x: mat.materialize((x,))[0])(x)
     np.testing.assert_array_equal(got, x)
 
@@ -196,7 +203,7 @@ class BuildTest(absltest.TestCase):
 
   def test_missing_compiler_falls_back_with_a_warning(self):
     proc = self.run_python("""
-        from dws_jax.native import build
+        from dws_jax.xla_cpu.native import build
         print("available", build.available())
         """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="auto")
     self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -206,7 +213,7 @@ class BuildTest(absltest.TestCase):
 
   def test_required_kernels_raise_when_the_build_fails(self):
     proc = self.run_python("""
-        from dws_jax.native import build
+        from dws_jax.xla_cpu.native import build
         build.available()
         """, DWS_JAX_CXX="/nonexistent/c++", DWS_JAX_NATIVE="1")
     self.assertNotEqual(proc.returncode, 0)
@@ -217,8 +224,8 @@ class BuildTest(absltest.TestCase):
     cache = tempfile.mkdtemp()
     self.addCleanup(shutil.rmtree, cache)
     proc = subprocess.run(
-        [sys.executable, "-m", "dws_jax.native.build"], capture_output=True,
-        text=True, check=False,
+        [sys.executable, "-m", "dws_jax.xla_cpu.native.build"],
+        capture_output=True, text=True, check=False,
         env={**os.environ, "DWS_JAX_CACHE": cache, "DWS_JAX_CXX": "false"})
     self.assertEqual(proc.returncode, 1)
     self.assertIn("building the native kernels failed: false", proc.stderr)
@@ -230,15 +237,16 @@ class BuildTest(absltest.TestCase):
     cache = tempfile.mkdtemp()
     self.addCleanup(shutil.rmtree, cache)
     env = {**os.environ, "DWS_JAX_CACHE": cache}
-    proc = subprocess.run([sys.executable, "-m", "dws_jax.native.build"],
-                          capture_output=True, text=True, check=False, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dws_jax.xla_cpu.native.build"],
+        capture_output=True, text=True, check=False, env=env)
     self.assertEqual(proc.returncode, 0, proc.stderr)
     path = proc.stdout.strip()
     self.assertTrue(path.startswith(cache) and os.path.exists(path), path)
     files = [f for _, _, fs in os.walk(cache) for f in fs]
     self.assertEqual(files, ["libdws_jax_native.so"])  # objects cleaned up
     proc = self.run_python("""
-        from dws_jax.native import build
+        from dws_jax.xla_cpu.native import build
         print("available", build.available(), build.library_path())
         """, DWS_JAX_CACHE=cache, DWS_JAX_NATIVE="1")
     self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -258,7 +266,7 @@ class BuildTest(absltest.TestCase):
     os.chmod(wrapper, 0o755)
     proc = self.run_python("""
         import jax, jax.numpy as jnp
-        from dws_jax.native import set_attention as sa
+        from dws_jax.xla_cpu.native import set_attention as sa
         q, k, v, g = (2.0 * jax.random.normal(key, (3, 17, 5, 3))
                       for key in jax.random.split(jax.random.key(0), 4))
         def grads(fn):
@@ -274,11 +282,12 @@ class BuildTest(absltest.TestCase):
   def test_switched_off_kernels_name_their_plain_xla_fallback(self):
     proc = self.run_python("""
         import jax.numpy as jnp
-        from dws_jax.native import build, edge_mlp, relational_attention
-        from dws_jax.native import set_attention
+        from dws_jax.xla_cpu.native import build, edge_mlp, materialize
+        from dws_jax.xla_cpu.native import relational_attention, set_attention
         z = jnp.zeros
         params = [z(s) for s in edge_mlp.param_shapes(16, 32)]
         calls = (
+            lambda: materialize.materialize([z((2, 3))]),
             lambda: set_attention.set_attention(*[z((2, 4, 2, 2))] * 3),
             lambda: relational_attention.relational_attention(
                 *[z((1, 3, 2, 16))] * 3, z((1, 3, 3, 16)),
@@ -293,8 +302,9 @@ class BuildTest(absltest.TestCase):
         """, DWS_JAX_NATIVE="0")
     self.assertEqual(proc.returncode, 0, proc.stderr)
     lines = proc.stdout.strip().splitlines()
-    self.assertLen(lines, 3)
+    self.assertLen(lines, 4)
     for line, (user, fallback) in zip(lines, (
+        ("materialize", "the identity"),
         ("set_attention", "reference_attention"),
         ("relational_attention", "xla_relational_attention"),
         ("edge_mlp", "xla_edge_mlp"))):
@@ -305,24 +315,41 @@ class BuildTest(absltest.TestCase):
 
   def test_unknown_mode_is_refused(self):
     proc = self.run_python("""
-        from dws_jax.native import build
+        from dws_jax.xla_cpu.native import build
         build.available()
         """, DWS_JAX_NATIVE="yes")
     self.assertIn("DWS_JAX_NATIVE='yes'", proc.stderr)
 
-  def test_switched_off_models_use_plain_xla(self):
+  def models_kernels(self, **env):
+    """A DWSNet's resolved kernels and whether it lowers to the kernel, in a
+    fresh process that loads the plugins as the commands do."""
     proc = self.run_python("""
         import jax, dws_jax
-        from dws_jax import models
+        from dws_jax import models, plugins
+        plugins.load()
         spec = dws_jax.WeightSpaceSpec.siren((2, 4, 1))
         model = models.get("dwsnet", spec=spec, num_classes=3)
         ws = dws_jax.init_weight_space(jax.random.key(0), spec, "siren", (2,))
         params = model.init(jax.random.key(1), ws)
-        print("native" if "dws_jax_set_attention" in jax.jit(
-            model.apply).lower(params, ws).as_text() else "xla")
-        """, DWS_JAX_NATIVE="0")
+        print(model.kernels, "dws_jax_set_attention" in jax.jit(
+            model.apply).lower(params, ws).as_text())
+        """, **env)
     self.assertEqual(proc.returncode, 0, proc.stderr)
-    self.assertEqual(proc.stdout.split()[-1], "xla")
+    return proc.stdout.split()[-2:]
+
+  def test_switched_off_kernels_are_not_registered(self):
+    self.assertEqual(self.models_kernels(DWS_JAX_NATIVE="0"),
+                     ["xla", "False"])
+
+  def test_without_plugins_models_use_plain_xla(self):
+    self.assertEqual(self.models_kernels(DWS_JAX_PLUGINS="none"),
+                     ["xla", "False"])
+
+  @skip_without_native
+  def test_loaded_plugin_selects_xla_cpu(self):
+    cache = str(build.library_path().parents[2])  # the built library's
+    self.assertEqual(self.models_kernels(DWS_JAX_CACHE=cache),
+                     ["xla_cpu", "True"])
 
   @skip_without_native
   def test_build_is_cached_and_named_by_the_source(self):

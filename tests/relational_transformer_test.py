@@ -53,7 +53,7 @@ class GradientTest(parameterized.TestCase):
     for g, w in zip(got, want):
       np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
 
-  @parameterized.parameters((3, 4), (16, 32))  # the second: native on CPU
+  @parameterized.parameters((3, 4), (16, 32))  # the second: kernels='xla_cpu'
   def test_attention_matches_per_head_loop(self, d, c):
     """All heads at once equals the reference's per-head formula."""
     b, n, h = 2, 5, 2

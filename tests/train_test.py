@@ -165,8 +165,8 @@ class TrainTest(absltest.TestCase):
         num_epochs=1, aug="mixup_aligned(solver='host')"))
 
   def test_eight_devices_equal_one_relational_transformer(self):
-    # Its native attention and edge-update kernels (and their dropout masks)
-    # run per device on its shard of the batch.
+    # Its kernels="xla_cpu" attention and edge-update kernels (and their
+    # dropout masks) run per device on its shard of the batch.
     config = small_config(num_epochs=1)
     config.model = ml_collections.ConfigDict(dict(
         name="relational_transformer", d_node=32, d_edge=16, d_attn_hid=32,

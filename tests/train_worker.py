@@ -25,6 +25,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import dws_jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 from dws_jax import checkpointing  # pylint: disable=g-import-not-at-top,wrong-import-position
+from dws_jax import plugins  # pylint: disable=g-import-not-at-top,wrong-import-position
 from dws_jax import steps  # pylint: disable=g-import-not-at-top,wrong-import-position
 from dws_jax import train  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -42,6 +43,7 @@ def load_npz(path: str) -> train.InrData:
 
 
 def main():
+  plugins.load()  # as the commands do: kernels="auto" -> "xla_cpu"
   data_path, workdir, overrides = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
   # "config": another config module of configs/ (e.g. "ssl_fmnist").
   module = importlib.import_module(overrides.pop("config", "fmnist_dwsnet"))

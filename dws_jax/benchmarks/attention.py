@@ -7,7 +7,8 @@ For every stacked attention of the default DWSNet at batch 256 on
 times forward + backward (a VJP with a fixed cotangent), jitted, median over
 ``--steps`` calls after one warm-up, of
 
-* the native kernel (:func:`dws_jax.native.set_attention.multi_set_attention`,
+* the native kernel
+  (:func:`dws_jax.xla_cpu.native.set_attention.multi_set_attention`,
   one call for all members);
 * plain XLA as DWSNet runs it without the kernel
   (:func:`dws_jax.models.layers.stacked_attention` on the concatenated heads,
@@ -53,9 +54,10 @@ def run(batch: int, steps: int) -> list[dict]:
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 
   from dws_jax.models import layers  # pylint: disable=g-import-not-at-top
-  from dws_jax.native import build  # pylint: disable=g-import-not-at-top
   # pylint: disable-next=g-import-not-at-top
-  from dws_jax.native import set_attention as sa
+  from dws_jax.xla_cpu.native import build
+  # pylint: disable-next=g-import-not-at-top
+  from dws_jax.xla_cpu.native import set_attention as sa
 
   build.require("bench_attention")
   results = []

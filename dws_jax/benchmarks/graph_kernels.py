@@ -9,11 +9,11 @@ with a fixed cotangent), jitted, median over ``--steps`` calls after one
 warm-up, of
 
 * relational attention: the native kernel
-  (:func:`dws_jax.native.relational_attention.relational_attention`) and the
-  XLA version the model runs without it
+  (:func:`dws_jax.xla_cpu.native.relational_attention.relational_attention`)
+  and the XLA version the model runs without it
   (:func:`dws_jax.models.relational_transformer.xla_relational_attention`);
 * the edge update with dropout masks: the native kernel
-  (:func:`dws_jax.native.edge_mlp.edge_mlp`) and
+  (:func:`dws_jax.xla_cpu.native.edge_mlp.edge_mlp`) and
   :func:`dws_jax.models.relational_transformer.xla_edge_mlp`;
 
 in the same process, so the ratio holds under the same load, and checks
@@ -51,9 +51,9 @@ def _problems(batch: int):
   # pylint: disable-next=g-import-not-at-top
   from dws_jax.models import relational_transformer as rt
   # pylint: disable-next=g-import-not-at-top
-  from dws_jax.native import edge_mlp as em
+  from dws_jax.xla_cpu.native import edge_mlp as em
   # pylint: disable-next=g-import-not-at-top
-  from dws_jax.native import relational_attention as ra
+  from dws_jax.xla_cpu.native import relational_attention as ra
 
   keys = iter(jax.random.split(jax.random.key(0), 32))
   normal = lambda shape, scale=1.0: scale * jax.random.normal(next(keys), shape)
@@ -82,7 +82,8 @@ def run(batch: int, steps: int) -> list[dict]:
   """Times both implementations of every kernel."""
   import jax  # pylint: disable=g-import-not-at-top
 
-  from dws_jax.native import build  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from dws_jax.xla_cpu.native import build
 
   build.require("bench_graph_kernels")
   results = []

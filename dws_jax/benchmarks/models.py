@@ -73,8 +73,11 @@ def run_jax_model(name: str, batch: int, steps: int) -> dict:
 
   import dws_jax  # pylint: disable=g-import-not-at-top
   from dws_jax import models  # pylint: disable=g-import-not-at-top
+  from dws_jax import plugins  # pylint: disable=g-import-not-at-top
   # pylint: disable-next=g-import-not-at-top
-  from dws_jax.native import build as native_build
+  from dws_jax.xla_cpu.native import build as native_build
+
+  plugins.load()  # kernels="auto" -> "xla_cpu" on the CPU
 
   spec = dws_jax.WeightSpaceSpec.siren((2, 32, 32, 1))
   key = jax.random.key(0)

@@ -53,6 +53,7 @@ def main(argv=None) -> dict:
   from dws_jax import augment  # pylint: disable=g-import-not-at-top
   from dws_jax import models  # pylint: disable=g-import-not-at-top
   from dws_jax import optim  # pylint: disable=g-import-not-at-top
+  from dws_jax import plugins  # pylint: disable=g-import-not-at-top
   from dws_jax import siren  # pylint: disable=g-import-not-at-top
   from dws_jax import steps  # pylint: disable=g-import-not-at-top
   from dws_jax import train_state as ts  # pylint: disable=g-import-not-at-top
@@ -72,6 +73,7 @@ def main(argv=None) -> dict:
     source = "random SIREN-init INRs"
   num = int(labels.shape[0])
   train = steps.Split(ws, labels)
+  plugins.load()  # kernels="auto" -> "xla_cpu" on the CPU
   model = models.get(args.model, spec=spec, num_classes=10)
   tx = optim.make_optimizer(ml_collections.ConfigDict(
       {"name": "adam", "lr": 1e-3, "weight_decay": 5e-4, "warmup_steps": 1000,

@@ -19,6 +19,15 @@ Names (:func:`names`): ``"dwsnet"`` (alias ``"cannibal"``),
 ``"nfn_hnp"``, ``"mlp"``, ``"inr2vec_transformer"`` (alias ``"wsl"``). The
 models in :data:`INVARIANT` are invariant to hidden-neuron permutations; the
 MLP and the inr2vec transformer are not.
+
+Kernels: the models with a ``kernels`` attribute (DWSNet, the relational
+transformer) run their hot spots by a named implementation
+(:mod:`dws_jax.models.kernels`): ``"xla"`` (plain XLA, every backend),
+``"xla_cpu"`` (fused XLA:CPU FFI kernels, registered by the opt-in plugin
+:mod:`dws_jax.xla_cpu`) or ``"auto"`` (default), which :func:`get` resolves
+when it builds the model: ``"xla_cpu"`` on the CPU backend when the plugin is
+registered, else ``"xla"``. The model then holds the concrete name (its repr
+shows it, ``jax.jit`` sees it).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import flax.linen as nn
 import jax
 
 from dws_jax import weight_space as wsp
+from dws_jax.models import kernels
 from dws_jax.models.baselines import Inr2VecTransformer
 from dws_jax.models.baselines import MLPClassifier
 from dws_jax.models.dwsnet import DWSNet
@@ -75,7 +85,9 @@ def get(name: str, *, spec: wsp.WeightSpaceSpec, num_classes: int = 10,
       ``"cannibal"``).
     spec: spec of the input weight spaces.
     num_classes: number of logits.
-    **config: model attributes overriding the defaults.
+    **config: model attributes overriding the defaults; ``kernels``
+      (models that have it) is resolved (``"auto"`` -> ``"xla_cpu"`` or
+      ``"xla"``, :func:`dws_jax.models.kernels.resolve`).
 
   Returns:
     The (unbound) Flax module.
@@ -98,6 +110,8 @@ def get(name: str, *, spec: wsp.WeightSpaceSpec, num_classes: int = 10,
   if unknown:
     raise ValueError(f"model {key!r} has no option(s) {unknown}; its options are "
                      f"{sorted(fields)}")
+  if "kernels" in fields:
+    config["kernels"] = kernels.resolve(config.get("kernels", kernels.AUTO))
   return cls(spec=spec, num_classes=int(num_classes), **config)
 
 
@@ -120,5 +134,5 @@ INVARIANT = ("dwsnet", "relational_transformer", "nfn_np", "nfn_hnp")
 
 __all__ = ["DWSNet", "INVARIANT", "Inr2VecTransformer", "MLPClassifier",
            "NFNClassifier", "NFNHNPClassifier", "OFFICIAL_PARAM_COUNTS",
-           "RelationalTransformer", "aliases", "get", "names", "param_count",
-           "register"]
+           "RelationalTransformer", "aliases", "get", "kernels", "names",
+           "param_count", "register"]

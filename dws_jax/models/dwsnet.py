@@ -57,6 +57,12 @@ class DWSNet(nn.Module):
       are then computed a few samples at a time
       (:func:`layers.stacked_attention`); ``None`` (default): the whole batch
       at once. Set by config, e.g. ``--config.model.attention_chunk_bytes``.
+    kernels: kernel implementation of the equivariant layers' SAB attention
+      and output copies (:mod:`dws_jax.models.kernels`): ``"xla"`` (plain
+      XLA), ``"xla_cpu"`` (the XLA:CPU plugin's fused kernels) or ``"auto"``
+      (resolved by :func:`dws_jax.models.get`: ``"xla_cpu"`` on the CPU when
+      the plugin is loaded). ``--config.model.kernels=xla`` switches the
+      kernels off.
   """
 
   spec: wsp.WeightSpaceSpec
@@ -75,6 +81,7 @@ class DWSNet(nn.Module):
   init_scale: float = 1.0
   use_bias: bool = True
   attention_chunk_bytes: int | None = None
+  kernels: str = "auto"
 
   def setup(self):
     layers.check_options(set_layer=self.set_layer, reduction=self.reduction)
@@ -96,7 +103,7 @@ class DWSNet(nn.Module):
           num_heads=self.last_layer_heads if (last and i > 0) else self.num_heads,
           use_bias=self.use_bias, init_scale=self.init_scale,
           attention_chunk_bytes=self.attention_chunk_bytes,
-          name=f"dws_{i}"))
+          kernels=self.kernels, name=f"dws_{i}"))
     self.equivariant_layers = eq
     if self.batch_norm:
       n = 2 * self.spec.num_layers

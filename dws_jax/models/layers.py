@@ -46,9 +46,7 @@ import jax
 import jax.numpy as jnp
 
 from dws_jax import weight_space as wsp
-from dws_jax.native import build as native_build
-from dws_jax.native import materialize as native_materialize
-from dws_jax.native import set_attention as native_attention
+from dws_jax.models import kernels as kernel_impls
 
 Array = jax.Array
 
@@ -365,17 +363,21 @@ def _from_heads(x: Array) -> Array:
 
 
 def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]],
-                        chunk_bytes: int | None = None) -> list[Array]:
+                        chunk_bytes: int | None = None,
+                        kernels: str = "auto") -> list[Array]:
   """The attention part of several SABs, as one stacked attention per shape.
 
   Args:
     jobs: ``(q, k, v, num_heads)`` per SAB, ``q, k, v`` of shape
       ``(B, n, F)`` (projections, unscaled); heads of all SABs with equal
       ``n`` and head width ``F / num_heads`` are stacked into one attention:
-      the fused XLA:CPU kernel (:func:`dws_jax.native.set_attention`) on
-      the CPU, :func:`stacked_attention` otherwise.
+      the ``"set_attention"`` kernel of ``kernels``
+      (:mod:`dws_jax.models.kernels`) where it takes the shapes,
+      :func:`stacked_attention` otherwise.
     chunk_bytes: memory budget of :func:`stacked_attention` (``None``: the
       whole batch at once).
+    kernels: kernel implementation (``"xla"``, ``"auto"`` or a registered
+      one, e.g. ``"xla_cpu"``).
 
   Returns:
     Per SAB ``(B, n, F)``: ``Q + softmax(Q K^T / sqrt(F)) V`` per head.
@@ -385,21 +387,21 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]],
     shapes.setdefault((q.shape[1], q.shape[2] // heads), []).append(j)
   outs: list[Array | None] = [None] * len(jobs)
   cat = lambda xs, axis: xs[0] if len(xs) == 1 else jnp.concatenate(xs, axis)
+  use_kernel = kernel_impls.resolve(kernels) != kernel_impls.XLA
   for (_, width), members in shapes.items():
     sizes = [jobs[j][3] for j in members]
-    native = (width in native_attention.HEAD_WIDTHS
-              and jobs[members[0]][0].dtype == jnp.float32
-              and native_build.use_native())
     scaled = [jobs[j][0] * (1.0 / math.sqrt(jobs[j][0].shape[-1]))
               for j in members]
-    if native:  # Layout (B, n, heads, d): no transposes, no concatenation.
+    o = None
+    if use_kernel:  # Layout (B, n, heads, d): no transposes, no concatenation.
       heads = lambda x, h: x.reshape(x.shape[:2] + (h, width))
       q = [heads(x, h) for x, h in zip(scaled, sizes)]
       k, v = ([heads(jobs[j][i], h) for j, h in zip(members, sizes)]
               for i in (1, 2))
-      o = [x.reshape(x.shape[:2] + (-1,))
-           for x in native_attention.multi_set_attention(q, k, v)]
-    else:
+      o = kernel_impls.call(kernels, "set_attention", q, k, v)
+      if o is not None:
+        o = [x.reshape(x.shape[:2] + (-1,)) for x in o]
+    if o is None:
       qs = [_to_heads(x, h) for x, h in zip(scaled, sizes)]
       ks, vs = ([_to_heads(jobs[j][i], h) for j, h in zip(members, sizes)]
                 for i in (1, 2))
@@ -408,6 +410,28 @@ def multi_sab_attention(jobs: Sequence[tuple[Array, Array, Array, int]],
     for j, oj in zip(members, o):
       outs[j] = jobs[j][0] + oj
   return outs
+
+
+def materialize(xs: Sequence[Array], kernels: str = "auto"
+                ) -> tuple[Array, ...]:
+  """``xs`` unchanged, each computed once (``kernels``' ``"materialize"``).
+
+  XLA:CPU fuses a cheap elementwise producer into every consumer and
+  recomputes it there; a kernel implementation may put the arrays behind an
+  opaque copy. The XLA version is the identity.
+
+  Args:
+    xs: arrays of any shapes (axis 0 the batch).
+    kernels: kernel implementation (see :func:`multi_sab_attention`).
+
+  Returns:
+    The arrays of ``xs``, same shapes and values.
+  """
+  xs = tuple(xs)
+  if not xs:
+    return xs
+  out = kernel_impls.call(kernels, "materialize", xs)
+  return xs if out is None else tuple(out)
 
 
 def _ranges(sizes: Sequence[int]) -> list[tuple[int, int]]:
@@ -425,12 +449,14 @@ class SAB(nn.Module):
   ``O + relu(Dense(O))``. Input ``(B, n, F_in)``, output ``(B, n, features)``.
   :meth:`project` and :meth:`output` split the block around its attention so
   that a layer can run the attention of many SABs at once
-  (:func:`multi_sab_attention`).
+  (:func:`multi_sab_attention`). ``kernels``: the attention's kernel
+  implementation (:mod:`dws_jax.models.kernels`).
   """
 
   features: int
   num_heads: int = 8
   init_scale: float = 1.0
+  kernels: str = "auto"
 
   def setup(self):
     if self.features % self.num_heads:
@@ -451,7 +477,8 @@ class SAB(nn.Module):
     return o + nn.relu(self.fc_o(o))
 
   def __call__(self, x: Array) -> Array:
-    return self.output(multi_sab_attention([self.project(x)])[0])
+    return self.output(multi_sab_attention([self.project(x)],
+                                           kernels=self.kernels)[0])
 
 
 class SetLayer(nn.Module):
@@ -464,13 +491,15 @@ class SetLayer(nn.Module):
   num_heads: int = 8
   use_bias: bool = True
   init_scale: float = 1.0
+  kernels: str = "auto"
 
   def setup(self):
     if self.set_layer == "ds":
       self.ds = DeepSetLayer(self.features, self.reduction, self.n_fc_layers,
                              self.use_bias, self.init_scale)
     elif self.set_layer == "sab":
-      self.sab = SAB(self.features, self.num_heads, self.init_scale)
+      self.sab = SAB(self.features, self.num_heads, self.init_scale,
+                     self.kernels)
     else:
       raise ValueError(
           f"unknown set_layer {self.set_layer!r}; expected one of {SET_LAYERS}")
@@ -557,8 +586,8 @@ class DWSBlock(nn.Module):
     src: the source tensor's axes.
     tgt: the target tensor's axes.
     features: output features per entry of the target.
-    set_layer, reduction, n_fc_layers, num_heads, use_bias, init_scale: see
-      :class:`DWSLayer`.
+    set_layer, reduction, n_fc_layers, num_heads, use_bias, init_scale,
+      kernels: see :class:`DWSLayer`.
 
   Input ``(B, *src_axes, F_in)``; output ``(B, *tgt_axes, features)``. The map
   is :meth:`prepare` (steps 1-2 of the module docstring), the equivariant map
@@ -576,6 +605,7 @@ class DWSBlock(nn.Module):
   num_heads: int = 8
   use_bias: bool = True
   init_scale: float = 1.0
+  kernels: str = "auto"
 
   @property
   def shared_groups(self) -> list[int]:
@@ -597,7 +627,7 @@ class DWSBlock(nn.Module):
     elif len(shared) == 1:
       self.set = SetLayer(out_features, self.set_layer, self.reduction,
                           self.n_fc_layers, self.num_heads, self.use_bias,
-                          self.init_scale)
+                          self.init_scale, self.kernels)
     else:
       self.kron = KroneckerSetLayer(out_features, self.reduction,
                                     self.n_fc_layers, self.use_bias,
@@ -709,6 +739,10 @@ class DWSLayer(nn.Module):
     blocks: subset of :data:`BLOCKS` to include (all four by default).
     attention_chunk_bytes: memory budget of the stacked SAB attention
       (:func:`stacked_attention`; ``None``: unchunked).
+    kernels: kernel implementation of the SAB attention and of the output's
+      :func:`materialize` (:mod:`dws_jax.models.kernels`): ``"xla"``,
+      ``"auto"`` or a registered one (``"xla_cpu"``: fused XLA:CPU kernels,
+      from the plugin :mod:`dws_jax.xla_cpu`).
 
   Input: feature weight space with leaves ``(B, d_l, d_{l+1}, F_in)`` and
   ``(B, d_{l+1}, F_in)``. Output: the same with ``features`` channels.
@@ -724,6 +758,7 @@ class DWSLayer(nn.Module):
   init_scale: float = 1.0
   blocks: tuple[str, ...] = BLOCKS
   attention_chunk_bytes: int | None = None
+  kernels: str = "auto"
 
   @nn.compact
   def __call__(self, fws: wsp.WeightSpace) -> wsp.WeightSpace:
@@ -748,7 +783,7 @@ class DWSLayer(nn.Module):
           continue
         block = DWSBlock(src, tgt, self.features, self.set_layer,
                          self.reduction, self.n_fc_layers, self.num_heads,
-                         self.use_bias, self.init_scale,
+                         self.use_bias, self.init_scale, self.kernels,
                          name=f"{src.name}_to_{tgt.name}")
         x = block.prepare(leaves[s], pool)
         if block.uses_sab:
@@ -758,7 +793,7 @@ class DWSLayer(nn.Module):
           for y in block.map_terms(x, pool):
             add(t, block.finish(y))
     for (t, block), o in zip(sab_blocks, multi_sab_attention(
-        jobs, self.attention_chunk_bytes)):
+        jobs, self.attention_chunk_bytes, self.kernels)):
       add(t, block.finish(block.output(o)))
     batch = leaves[0].shape[0]
     norm = 1.0 / len(infos)
@@ -769,7 +804,7 @@ class DWSLayer(nn.Module):
       if outs[t] is None:  # Target not reached by the selected blocks.
         outs[t] = jnp.zeros(shape, leaves[0].dtype)
       result.append(jnp.broadcast_to(outs[t] * norm, shape))
-    result = native_materialize.materialize(result)
+    result = materialize(result, self.kernels)
     return from_leaves(result, self.spec.num_layers)
 
 

@@ -34,16 +34,16 @@ count. The reference computes a mask of non-zero edges but never uses it; so
 attention runs over all ``N`` nodes here as well.
 
 Speed: all heads are computed at once (:func:`relational_attention`, with a
-hand-written backward pass); on XLA:CPU the attention is one fused native
-kernel per layer (:mod:`dws_jax.native.relational_attention`) that never
-stores the per-edge projections; elsewhere value projections are applied
-after pooling the edges per head (never built per edge); every per-edge Dense
-uses :func:`edge_matmul`, whose kernel gradient avoids transposing the large
-cotangent; the edge update is one fused native kernel per layer on XLA:CPU
-(:mod:`dws_jax.native.edge_mlp`), and its dropout masks are ``jax.random``
-(:func:`layers.dropout_mask`; cheap with ``prng_impl="rbg"``); the Fourier
-features' sine is ``fourier_sin``. ``remat=True``
-rematerialises each layer in the backward pass (less memory, about a third
+hand-written backward pass); with ``kernels="xla_cpu"`` (the XLA:CPU plugin,
+:mod:`dws_jax.xla_cpu`; see :mod:`dws_jax.models.kernels`) the attention is
+one fused FFI kernel per layer that never stores the per-edge projections;
+with plain XLA value projections are applied after pooling the edges per head
+(never built per edge); every per-edge Dense uses :func:`edge_matmul`, whose
+kernel gradient avoids transposing the large cotangent; the edge update is
+one fused FFI kernel per layer with ``"xla_cpu"``, and its dropout masks are
+``jax.random`` (:func:`layers.dropout_mask`; cheap with ``prng_impl="rbg"``);
+the Fourier features' sine is ``fourier_sin``. ``remat=True`` rematerialises
+each layer in the backward pass (less memory, about a third
 more compute); without it a step at batch 256 on 2->32->32->1 INRs peaks at
 about 6 GiB on the CPU (1.2 GiB 16 graphs at a time).
 """
@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple
 
 import flax.linen as nn
 import jax
@@ -60,10 +61,8 @@ import numpy as np
 
 from dws_jax import sine
 from dws_jax import weight_space as wsp
+from dws_jax.models import kernels as kernel_impls
 from dws_jax.models import layers
-from dws_jax.native import build as native_build
-from dws_jax.native import edge_mlp as native_edge_mlp
-from dws_jax.native import relational_attention as native_attention
 
 Array = jax.Array
 
@@ -167,18 +166,20 @@ xla_relational_attention.defvjp(_attention_vjp_fwd, _attention_vjp_bwd)
 
 
 def relational_attention(q_n: Array, k_n: Array, v_n: Array, edges: Array,
-                         w_edge: Array, w_v: Array, scale: float) -> Array:
-  """:func:`xla_relational_attention`, fused on XLA:CPU where it can be.
+                         w_edge: Array, w_v: Array, scale: float,
+                         kernels: str = "auto") -> Array:
+  """:func:`xla_relational_attention`, or the ``kernels`` implementation.
 
-  On the CPU with the native kernels built, and shapes they take (head width
-  16, edge width 16 to 64, float32), this is
-  :func:`dws_jax.native.relational_attention.relational_attention`; the
-  projections of the edges are then never stored.
+  Same arguments and result as :func:`xla_relational_attention`; ``kernels``
+  names the implementation (:mod:`dws_jax.models.kernels`). With
+  ``"xla_cpu"`` and shapes its kernel takes (head width 16, edge width 16 to
+  64, float32) the projections of the edges are never stored; otherwise this
+  is :func:`xla_relational_attention`.
   """
-  if (native_attention.supported(q_n, edges, w_edge)
-      and native_build.use_native()):
-    return native_attention.relational_attention(q_n, k_n, v_n, edges, w_edge,
-                                                 w_v, scale)
+  out = kernel_impls.call(kernels, "relational_attention", q_n, k_n, v_n,
+                          edges, w_edge, w_v, scale)
+  if out is not None:
+    return out
   return xla_relational_attention(q_n, k_n, v_n, edges, w_edge, w_v, scale)
 
 
@@ -248,12 +249,13 @@ class RTAttention(nn.Module):
   All heads are computed at once. The value projection is linear in the
   edge, so ``sum_j a_ij E^v_ij = (sum_j a_ij e_ij) W^v``: the edges are pooled
   per head first (``d_edge`` wide) and projected per node, and ``E^v`` is
-  never built per edge.
+  never built per edge. ``kernels``: see :func:`relational_attention`.
   """
 
   d_hid: int = 128
   n_heads: int = 8
   modulate_v: bool = True
+  kernels: str = "auto"
 
   @nn.compact
   def __call__(self, nodes: Array, edges: Array) -> Array:
@@ -276,13 +278,17 @@ class RTAttention(nn.Module):
     per_edge = (0, 1, 3) if self.modulate_v else (0, 1)
     w_edge = jnp.moveaxis(kernel[:, :, per_edge], 2, 1)  # (d_edge, P, H, dh)
     out = relational_attention(q_n, k_n, v_n, edges, w_edge, kernel[:, :, 2],
-                               1.0 / math.sqrt(self.d_hid))
+                               1.0 / math.sqrt(self.d_hid), self.kernels)
     out = out.reshape(batch, n, self.d_hid)
     return _rt_dense(nodes.shape[-1], name="proj_out")(out)
 
 
 class RTLayer(nn.Module):
-  """One relational-transformer layer: node updates, then edge updates."""
+  """One relational-transformer layer: node updates, then edge updates.
+
+  ``kernels``: implementation of the attention and the edge update (see
+  :class:`RelationalTransformer`).
+  """
 
   d_node: int = 64
   d_edge: int = 32
@@ -295,6 +301,7 @@ class RTLayer(nn.Module):
   edge_updates: bool = True
   modulate_v: bool = True
   use_ln: bool = True
+  kernels: str = "auto"
 
   @nn.compact
   def __call__(self, nodes: Array, edges: Array, train: bool = False
@@ -303,7 +310,7 @@ class RTLayer(nn.Module):
     norm = (lambda name: nn.LayerNorm(epsilon=1e-5, name=name)) if self.use_ln \
         else (lambda name: (lambda x: x))
     attn = RTAttention(self.d_attn_hid, self.n_heads, self.modulate_v,
-                       name="self_attn")(nodes, edges)
+                       self.kernels, name="self_attn")(nodes, edges)
     attn = nn.Dropout(self.dropout_node)(_rt_dense(self.d_node, name="lin0")(attn),
                                          deterministic=det)
     nodes = norm("node_ln0")(nodes + attn)
@@ -324,13 +331,13 @@ class RTLayer(nn.Module):
     k3, b3 = _DenseParams((f, c), name="edge_mlp1_1")()
     ln0 = _LayerNormParams(c, name="eln0")() if self.use_ln else (None, None)
     ln1 = _LayerNormParams(c, name="eln1")() if self.use_ln else (None, None)
-    params = native_edge_mlp.EdgeMlpParams(k0, k1, b1, *ln0, k2, k3, b3, *ln1)
+    params = EdgeMlpParams(k0, k1, b1, *ln0, k2, k3, b3, *ln1)
     masks = None
     if train and self.dropout_edge > 0:  # counter-based: cheap on CPU
       masks = tuple(
           layers.dropout_mask(k, edges.shape, self.dropout_edge, edges.dtype)
           for k in jax.random.split(self.make_rng("dropout")))
-    return nodes, edge_mlp(edges, s, t, params, masks)
+    return nodes, edge_mlp(edges, s, t, params, masks, self.kernels)
 
 
 class _DenseParams(nn.Module):
@@ -359,6 +366,30 @@ class _LayerNormParams(nn.Module):
             self.param("bias", nn.initializers.zeros, (self.features,)))
 
 
+class EdgeMlpParams(NamedTuple):
+  """Parameters of the edge update (``C`` edge width, ``F`` hidden width).
+
+  The LayerNorm entries are None in a model without LayerNorm.
+  """
+
+  k0: Array  # (2C, F): rows for e_ij, then for e_ji
+  k1: Array  # (F, C)
+  b1: Array  # (C,)
+  ln0_scale: Array | None  # (C,)
+  ln0_bias: Array | None  # (C,)
+  k2: Array  # (C, F)
+  k3: Array  # (F, C)
+  b3: Array  # (C,)
+  ln1_scale: Array | None  # (C,)
+  ln1_bias: Array | None  # (C,)
+
+
+def edge_mlp_param_shapes(c: int, f: int) -> EdgeMlpParams:
+  """The shapes of :class:`EdgeMlpParams` for edge width ``c``, hidden ``f``."""
+  return EdgeMlpParams((2 * c, f), (f, c), (c,), (c,), (c,), (c, f), (f, c),
+                       (c,), (c,), (c,))
+
+
 def _layer_norm(x: Array, scale: Array | None, bias: Array | None) -> Array:
   """Flax's ``nn.LayerNorm(epsilon=1e-5)`` over the last axis; identity when
   ``scale`` is None (no LayerNorm)."""
@@ -370,7 +401,7 @@ def _layer_norm(x: Array, scale: Array | None, bias: Array | None) -> Array:
 
 
 def xla_edge_mlp(edges: Array, s: Array, t: Array,
-                 params: native_edge_mlp.EdgeMlpParams,
+                 params: EdgeMlpParams,
                  masks: tuple[Array, Array] | None = None) -> Array:
   """The edge update of one layer in XLA; see :func:`edge_mlp`."""
   p = params
@@ -387,28 +418,29 @@ def xla_edge_mlp(edges: Array, s: Array, t: Array,
   return _layer_norm(e1 + y, p.ln1_scale, p.ln1_bias)
 
 
-def edge_mlp(edges: Array, s: Array, t: Array,
-             params: native_edge_mlp.EdgeMlpParams,
-             masks: tuple[Array, Array] | None = None) -> Array:
+def edge_mlp(edges: Array, s: Array, t: Array, params: EdgeMlpParams,
+             masks: tuple[Array, Array] | None = None,
+             kernels: str = "auto") -> Array:
   """Edge update: ``[e_ij, e_ji]`` and both endpoints -> MLP -> LayerNorm.
 
   Args:
     edges: ``(B, N, N, C)``.
     s, t: source and target node terms ``(B, N, F)`` of the first Dense
       (``s`` includes its bias).
-    params: :class:`dws_jax.native.edge_mlp.EdgeMlpParams`; the LayerNorm
-      entries are None without LayerNorm.
+    params: :class:`EdgeMlpParams`; the LayerNorm entries are None without
+      LayerNorm.
     masks: two dropout masks (``0`` or ``1 / keep_prob``) shaped like
       ``edges``, or None.
+    kernels: the implementation (:mod:`dws_jax.models.kernels`); with
+      ``"xla_cpu"``, LayerNorm and widths its kernel takes, one fused kernel,
+      else :func:`xla_edge_mlp`.
 
   Returns:
-    ``(B, N, N, C)``. On XLA:CPU with the native kernels, LayerNorm and
-    supported widths this is the fused kernel
-    (:func:`dws_jax.native.edge_mlp.edge_mlp`), else :func:`xla_edge_mlp`.
+    ``(B, N, N, C)``.
   """
-  if (params.ln0_scale is not None and native_edge_mlp.supported(edges, s)
-      and native_build.use_native()):
-    return native_edge_mlp.edge_mlp(edges, s, t, params, masks)
+  out = kernel_impls.call(kernels, "edge_mlp", edges, s, t, params, masks)
+  if out is not None:
+    return out
   return xla_edge_mlp(edges, s, t, params, masks)
 
 
@@ -432,6 +464,11 @@ class RelationalTransformer(nn.Module):
     readout: ``"cat_last_layer"`` (reference), ``"mean"``, ``"max"`` or
       ``"last_layer"`` (mean over output nodes).
     remat: rematerialise each layer in the backward pass (saves memory).
+    kernels: implementation of the relational attention and the edge update
+      (:mod:`dws_jax.models.kernels`): ``"xla"`` (plain XLA), ``"xla_cpu"``
+      (the XLA:CPU plugin's fused kernels, where they take the widths) or
+      ``"auto"`` (resolved by :func:`dws_jax.models.get`: ``"xla_cpu"`` on
+      the CPU when the plugin is loaded).
   """
 
   spec: wsp.WeightSpaceSpec
@@ -454,6 +491,7 @@ class RelationalTransformer(nn.Module):
   fourier_sin: str = "auto"
   readout: str = "cat_last_layer"
   remat: bool = False
+  kernels: str = "auto"
 
   def setup(self):
     if self.readout not in READOUTS:
@@ -481,7 +519,7 @@ class RelationalTransformer(nn.Module):
                   self.d_edge_hid, self.n_heads, self.dropout_node,
                   self.dropout_edge, edge_updates=(i < self.n_layers - 1),
                   modulate_v=self.modulate_v, use_ln=self.use_ln,
-                  name=f"layer_{i}")
+                  kernels=self.kernels, name=f"layer_{i}")
         for i in range(self.n_layers)]
     self.out_hidden = layers.torch_dense(self.d_out_hid)
     self.out = layers.torch_dense(self.num_classes)

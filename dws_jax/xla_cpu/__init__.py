@@ -14,6 +14,12 @@ user imports it. :func:`register` is idempotent.
 * :mod:`dws_jax.xla_cpu.lap`: lapx's batched, GIL-free Jonker-Volgenant
   solver for weight matching's ``"host"`` solver (the ``cpu`` extra installs
   lapx; without it the core's scipy loop solves the same problems).
+* :mod:`dws_jax.xla_cpu.kernels`: ``kernels="xla_cpu"`` for the models
+  (:mod:`dws_jax.models.kernels`), fused XLA FFI kernels
+  (:mod:`dws_jax.xla_cpu.native`: DWSNet's set attention and output copy,
+  the relational transformer's attention and edge update), compiled on first
+  use. ``DWS_JAX_NATIVE=0`` leaves them unregistered (``kernels="auto"`` is
+  then plain XLA); a model built with ``kernels="xla"`` never uses them.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ def register(command: bool = False) -> None:
   """
   # pylint: disable=g-import-not-at-top
   from dws_jax.xla_cpu import allocator
+  from dws_jax.xla_cpu import kernels
   from dws_jax.xla_cpu import lap
   from dws_jax.xla_cpu import prng
   # pylint: enable=g-import-not-at-top
   if command:
     allocator.reexec_with_tcmalloc()
   prng.register()
+  kernels.register()
   lap.register()

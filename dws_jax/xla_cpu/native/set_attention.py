@@ -24,7 +24,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from dws_jax.native import build
+from dws_jax.xla_cpu.native import build
 
 Array = jax.Array
 
@@ -70,6 +70,16 @@ def _attention_bwd(res, gs):
 
 
 _attention.defvjp(_attention_fwd, _attention_bwd)
+
+
+def supported(qs: Sequence[Array], ks: Sequence[Array],
+              vs: Sequence[Array]) -> bool:
+  """Whether the kernel takes these members (:func:`check_inputs` passes)."""
+  try:
+    check_inputs(tuple(qs), tuple(ks), tuple(vs))
+  except ValueError:
+    return False
+  return True
 
 
 def check_inputs(qs: Sequence[Array], ks: Sequence[Array],

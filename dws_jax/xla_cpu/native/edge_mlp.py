@@ -23,12 +23,11 @@ kernel on its own shard.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 
-from dws_jax.native import build
+from dws_jax.models import relational_transformer as rt
+from dws_jax.xla_cpu.native import build
 
 Array = jax.Array
 
@@ -36,24 +35,9 @@ EDGE_WIDTHS = (16, 32, 64)
 HIDDEN_WIDTHS = (32, 64, 128)
 
 
-class EdgeMlpParams(NamedTuple):
-  """Parameters of the edge update (``C`` edge width, ``F`` hidden width)."""
-
-  k0: Array  # (2C, F): rows for e_ij, then for e_ji
-  k1: Array  # (F, C)
-  b1: Array  # (C,)
-  ln0_scale: Array  # (C,)
-  ln0_bias: Array  # (C,)
-  k2: Array  # (C, F)
-  k3: Array  # (F, C)
-  b3: Array  # (C,)
-  ln1_scale: Array  # (C,)
-  ln1_bias: Array  # (C,)
-
-
-def param_shapes(c: int, f: int) -> EdgeMlpParams:
-  return EdgeMlpParams((2 * c, f), (f, c), (c,), (c,), (c,), (c, f), (f, c),
-                       (c,), (c,), (c,))
+# The parameter type of the XLA version, which this kernel takes as is.
+EdgeMlpParams = rt.EdgeMlpParams
+param_shapes = rt.edge_mlp_param_shapes
 
 
 def supported(edges: Array, s: Array) -> bool:

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dws_jax.native import build
+from dws_jax.xla_cpu.native import build
 
 Array = jax.Array
 

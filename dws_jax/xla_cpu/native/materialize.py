@@ -8,7 +8,7 @@ from typing import Sequence
 
 import jax
 
-from dws_jax.native import build
+from dws_jax.xla_cpu.native import build
 
 Array = jax.Array
 
@@ -39,11 +39,14 @@ def materialize(xs: Sequence[Array]) -> tuple[Array, ...]:
   recomputes it there (the backward pass of a DWS layer recomputed each
   output tensor's sum of block terms in up to six fusions); behind this
   copy each array is computed once. Gradients pass through unchanged.
-  Falls back to the identity where the native kernels are not used. Under
-  a mesh, axis 0 of every array is the batch (each device copies its
-  shard).
+  Under a mesh, axis 0 of every array is the batch (each device copies its
+  shard). The XLA version is the identity.
+
+  Raises:
+    NativeBuildError: the kernels are switched off or did not build.
   """
   xs = tuple(xs)
-  if not xs or not build.use_native():
+  if not xs:
     return xs
+  build.require("materialize", "the identity")
   return _materialize(xs)

@@ -11,18 +11,23 @@ fresh build. Builds are written to a temporary file and renamed, so
 concurrent processes never load a half-written library. :func:`call` runs a
 registered kernel, per device on its shard of the batch under a mesh.
 
+The XLA:CPU plugin (:mod:`dws_jax.xla_cpu`) registers them as the kernel
+implementation ``"xla_cpu"`` of the models (:mod:`dws_jax.models.kernels`);
+they are built the first time a model traces one.
+
 Environment:
   DWS_JAX_NATIVE: ``auto`` (default: use the kernels when they build, else
-    fall back to plain XLA with one warning), ``0`` (never use them) or ``1``
-    (require them: a failed build raises).
+    fall back to plain XLA with one warning), ``0`` (the plugin does not
+    register them, so ``kernels="auto"`` means plain XLA) or ``1`` (require
+    them: a failed build raises).
   DWS_JAX_CXX: the C++ compiler (default ``c++``).
 
-``python -m dws_jax.native.build`` builds the library and prints its path.
+``python -m dws_jax.xla_cpu.native.build`` builds the library and prints its
+path.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import hashlib
@@ -34,7 +39,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import jaxlib
@@ -212,33 +217,9 @@ def call(target: str, out_shapes: Callable[..., Any], *args,
                                  num_replicated=len(replicated))
 
 
-_forced: list[bool] = []
-
-
-@contextlib.contextmanager
-def forced(enabled: bool) -> Iterator[None]:
-  """Within the block, what is traced uses the native kernels or not.
-
-  ``forced(False)`` traces plain XLA whatever ``DWS_JAX_NATIVE`` says (e.g.
-  to compare both paths in one process); ``forced(True)`` uses the kernels
-  where :func:`use_native` could (CPU backend, kernels built).
-  """
-  _forced.append(enabled)
-  try:
-    yield
-  finally:
-    _forced.pop()
-
-
-def use_native() -> bool:
-  """Whether to use the native kernels for what is traced now.
-
-  True when the default backend is the CPU and the kernels are available,
-  unless :func:`forced` says otherwise.
-  """
-  if _forced and not _forced[-1]:
-    return False
-  return jax.default_backend() == "cpu" and available()
+def enabled() -> bool:
+  """Whether the plugin registers the kernels: ``DWS_JAX_NATIVE`` is not 0."""
+  return mode() != "0"
 
 
 def main(argv: list[str] | None = None) -> int:
