@@ -34,7 +34,8 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 # The cpu extra (dws_jax.xla_cpu's lapx) on CPU hosts; accelerator hosts skip it.
-if [ -e /dev/accel0 ] || [ -e /dev/nvidia0 ]; then default_extras=test; else default_extras=test,cpu; fi
+default_extras="test,cpu"
+if [ -e /dev/accel0 ] || [ -e /dev/nvidia0 ]; then default_extras="test"; fi
 extras=${DWS_EXTRAS:-$default_extras}
 [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
 stamp=.venv/.dws_jax-installed
