@@ -156,7 +156,7 @@ def check_augmentation(aug: Any) -> None:
     ValueError: ``aug`` has label smoothing or a supervised MixUp variant.
   """
   from dws_jax import augment  # pylint: disable=g-import-not-at-top
-  from dws_jax import mixup  # pylint: disable=g-import-not-at-top
+  from dws_jax.augment import mixup  # pylint: disable=g-import-not-at-top
   if not aug or aug == "none":
     return
   labelled = augment.label_augmentations(aug)

@@ -1,6 +1,6 @@
 # Copyright 2026 The dws_jax Authors.
 # SPDX-License-Identifier: Apache-2.0
-"""Tests of weight-space MixUp (dws_jax.mixup) and its registry entries."""
+"""Tests of weight-space MixUp (dws_jax.augment.mixup) and its registry entries."""
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -11,7 +11,7 @@ import numpy as np
 import dws_jax
 from dws_jax import fitting
 from dws_jax import matching
-from dws_jax import mixup
+from dws_jax.augment import mixup
 from dws_jax.augment import registry
 
 SPEC = dws_jax.WeightSpaceSpec.dwsnets_inr((2, 32, 32, 1))

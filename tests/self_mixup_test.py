@@ -11,7 +11,7 @@ import numpy as np
 import dws_jax
 from dws_jax import augment
 from dws_jax import matching
-from dws_jax import mixup
+from dws_jax.augment import mixup
 
 SPEC = dws_jax.WeightSpaceSpec.dwsnets_inr((2, 32, 32, 1))
 

@@ -9,7 +9,7 @@ Per-sample factories (``factory(spec, **hparams) -> aug(key, ws) -> ws``):
 :func:`label_smoothing`. :func:`apply_batch` runs one on a batch with a key
 per sample. :func:`build` makes a whole pipeline from a string or config,
 e.g. ``build("translate(0.25)|siren_negation(0.5)", spec)``, including the
-MixUp variants registered by :mod:`dws_jax.mixup`; :func:`names` lists every
+MixUp variants registered by :mod:`dws_jax.augment.mixup`; :func:`names` lists every
 registered name; :func:`label_augmentations` names the stages of a pipeline
 that use labels (refused by self-supervised training, which offers the
 label-free self-MixUp variants instead).
@@ -30,6 +30,7 @@ from dws_jax.augment.library import scale
 from dws_jax.augment.library import siren_bias
 from dws_jax.augment.library import siren_negation
 from dws_jax.augment.library import translate
+from dws_jax.augment import mixup  # registers the MixUp variants
 from dws_jax.augment.registry import BatchAug
 from dws_jax.augment.registry import get_entry
 from dws_jax.augment.registry import names

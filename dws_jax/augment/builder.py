@@ -36,7 +36,7 @@ labels (:func:`label_augmentations` names them); every other stage, the
 label-free self-MixUp variants included, works on ``labels=None``, as a
 self-supervised run calls it.
 
-View partners: the self-MixUp variants (:mod:`dws_jax.mixup`) mix each INR
+View partners: the self-MixUp variants (:mod:`dws_jax.augment.mixup`) mix each INR
 with another fitted view of the same object when the caller passes those
 views, ``view_partners`` (leaves ``(B, ...)``, row ``i`` a view of the object
 of row ``i``); :attr:`Augmentation.uses_view_partners` says whether a pipeline
@@ -580,7 +580,6 @@ def build(desc: Any, spec: wsp.WeightSpaceSpec, *,
   """
   if not isinstance(spec, wsp.WeightSpaceSpec):
     raise TypeError(f"build() needs a WeightSpaceSpec, got {type(spec).__name__}")
-  registry.load_all()
   node = parse(desc)
   kinds: set[str] = set()
   compiled = _compile(node, spec, num_classes, kinds)
@@ -615,7 +614,6 @@ def label_augmentations(desc: Any) -> tuple[str, ...]:
   Returns:
     The names, each once, in the order they appear.
   """
-  registry.load_all()
   names = _aug_names(parse(desc))
   return tuple(dict.fromkeys(
       n for n in names

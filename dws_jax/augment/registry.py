@@ -25,11 +25,11 @@ Every built augmentation, whatever its kind, is turned into a :data:`BatchAug`
 by the builder (:func:`dws_jax.augment.build`), which is what the training
 step calls.
 
-Modules that register entries: :mod:`dws_jax.augment.library` (every
-augmentation of the paper) and, when present, :mod:`dws_jax.mixup` (MixUp
-variants). :func:`load_all` imports both; :func:`names`, :func:`get_entry`
-and the builder call it, so either module may register at import time
-without import cycles.
+A leaf: it imports no augmentation. The modules that register entries,
+:mod:`dws_jax.augment.library` (every augmentation of the paper) and
+:mod:`dws_jax.augment.mixup` (MixUp variants), import it, and the package
+``dws_jax.augment`` imports both, so every entry is registered before any
+module of the package is used.
 """
 
 from __future__ import annotations
@@ -88,28 +88,14 @@ def register(name: str, kind: str = "sample", *,
   return decorator
 
 
-def load_all() -> None:
-  """Imports the modules that register augmentations (MixUp if installed)."""
-  # pylint: disable=g-import-not-at-top,import-outside-toplevel,unused-import
-  import dws_jax.augment.library
-  try:
-    import dws_jax.mixup
-  except ModuleNotFoundError as e:
-    if e.name != "dws_jax.mixup":
-      raise
-
-
 def names(kind: str | None = None) -> tuple[str, ...]:
   """Names of all registered augmentations (of one ``kind`` if given), sorted."""
-  load_all()
   return tuple(sorted(n for n, e in _REGISTRY.items()
                       if kind is None or e.kind == kind))
 
 
 def get_entry(name: str) -> Entry:
   """Looks up a registered augmentation; unknown names list the known ones."""
-  if name not in _REGISTRY:
-    load_all()
   if name not in _REGISTRY:
     raise ValueError(f"unknown augmentation {name!r}; known: {', '.join(names())}")
   return _REGISTRY[name]

@@ -47,7 +47,7 @@ from dws_jax.xla_cpu import allocator
 from dws_jax.benchmarks import timing
 from dws_jax import fitting
 from dws_jax import matching
-from dws_jax import mixup
+from dws_jax.augment import mixup
 from dws_jax import siren
 from dws_jax import weight_space as wsp
 
