@@ -27,6 +27,8 @@ from dws_jax.weight_space import from_flax
 from dws_jax.weight_space import from_state_dict
 from dws_jax.weight_space import permute
 from dws_jax.weight_space import PermutationSpec
+from dws_jax.weight_space import random_permutations
+from dws_jax.weight_space import random_ranks
 from dws_jax.weight_space import stack
 from dws_jax.weight_space import to_flat
 from dws_jax.weight_space import to_flax

@@ -145,40 +145,14 @@ def objective(ws_a: wsp.WeightSpace, ws_b: wsp.WeightSpace) -> Array:
   return total
 
 
-def random_permutations(key: Array, spec: wsp.WeightSpaceSpec,
-                        batch_shape: Sequence[int] = ()) -> tuple[Array, ...]:
-  """Uniformly random hidden-neuron permutations, one per group of ``spec``.
-
-  Args:
-    key: PRNG key.
-    spec: weight-space spec.
-    batch_shape: leading batch dims; every entry gets independent draws.
-
-  Returns:
-    Tuple of int32 arrays ``(*batch_shape, n_g)``.
-  """
-  batch_shape = tuple(batch_shape)
-  count = int(np.prod(batch_shape)) if batch_shape else 1
-  keys = jax.random.split(key, len(spec.permutations))
-  perms = []
-  for k, group in zip(keys, spec.permutations):
-    sub = jax.random.split(k, count)
-    p = jax.vmap(lambda kk, n=group.size: jax.random.permutation(kk, n))(sub)
-    perms.append(p.astype(jnp.int32).reshape(batch_shape + (group.size,)))
-  return tuple(perms)
-
-
 # -- similarity matrices ------------------------------------------------------
 
 
 def _leaf_axes(spec: wsp.WeightSpaceSpec
                ) -> dict[tuple[str, int], list[tuple[int, int]]]:
-  """``(kind, layer) -> [(group index, axis from end), ...]`` from the spec."""
-  table: dict[tuple[str, int], list[tuple[int, int]]] = {}
-  for g, group in enumerate(spec.permutations):
-    for kind, layer, axis in group.axes:
-      table.setdefault((kind, layer), []).append((g, axis))
-  return table
+  """``(kind, layer) -> [(group index, axis from end), ...]``: ``spec.leaf_axes``."""
+  return {leaf: [(g, axis) for axis, g in by_axis.items()]
+          for leaf, by_axis in spec.leaf_axes.items()}
 
 
 def _take(leaf: Array, perm: Array, axis: int) -> Array:

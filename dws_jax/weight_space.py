@@ -270,6 +270,22 @@ class WeightSpaceSpec:
         for l in range(self.num_layers - 1))
 
   @property
+  def leaf_axes(self) -> dict[tuple[str, int], dict[int, int]]:
+    """Which group permutes which axis of each tensor, read off :attr:`permutations`.
+
+    ``{(kind, layer): {axis: g}}`` with ``axis`` counted from the end (``-1``
+    output neurons, ``-2`` input neurons of a weight ``(d_l, d_{l+1})``) and
+    ``g`` the index of the group in :attr:`permutations`; a tensor no group
+    acts on is absent. Every consumer (permuting, weight matching, the DWS
+    layers' axis map) derives its view from this one table.
+    """
+    table: dict[tuple[str, int], dict[int, int]] = {}
+    for g, group in enumerate(self.permutations):
+      for kind, layer, axis in group.axes:
+        table.setdefault((kind, layer), {})[axis] = g
+    return table
+
+  @property
   def has_sign_symmetry(self) -> bool:
     """True when the activation is odd, so every hidden neuron can flip sign."""
     return self.activation in ODD_ACTIVATIONS
@@ -415,6 +431,71 @@ def permute(ws: WeightSpace, perms: Sequence[Array], spec: WeightSpaceSpec
       leaf = updates.get((kind, layer), _get_leaf(ws, kind, layer))
       updates[(kind, layer)] = _take_along(leaf, perm, axis, batch_ndim)
   return replace_leaves(ws, updates)
+
+
+def _ranks(bits: Array) -> Array:
+  """Ranks of ``n`` random uint32 words: a uniform permutation of ``range(n)``.
+
+  The low ``ceil(log2 n)`` bits of word ``i`` are replaced by ``i``, so the
+  words are distinct and one compare per pair suffices (ties of the remaining
+  high bits, probability ``~n^2 2^-33``, are broken by position).
+  ``rank_i = #{j : w_j < w_i}``: ``O(n^2)`` compares and no sort, which is
+  cheap on every backend for the widths of INRs (up to a few hundred).
+  """
+  n = bits.shape[-1]
+  low = max(1, (n - 1).bit_length())
+  words = (bits & ~np.uint32((1 << low) - 1)) | jnp.arange(n, dtype=jnp.uint32)
+  return jnp.sum(words[None, :] < words[:, None], axis=1, dtype=jnp.int32)
+
+
+def random_ranks(key: Array, n: int) -> Array:
+  """A uniformly random permutation of ``range(n)``.
+
+  Ranks (:func:`_ranks`) of ``n`` words of ``jax.random.bits`` for
+  ``n <= 1024``; ``jax.random.permutation`` beyond. The one sampler of
+  neuron permutations (:func:`random_permutations`).
+
+  Args:
+    key: PRNG key (any ``jax.random`` implementation).
+    n: permutation size.
+
+  Returns:
+    int32 ``(n,)`` permutation.
+  """
+  if n > 1024:
+    return jax.random.permutation(key, n).astype(jnp.int32)
+  return _ranks(jax.random.bits(key, (n,), jnp.uint32))
+
+
+def random_permutations(key: Array, spec: WeightSpaceSpec,
+                        batch_shape: Sequence[int] = ()) -> tuple[Array, ...]:
+  """Uniformly random hidden-neuron permutations, one per group of ``spec``.
+
+  Each group draws from its own split of ``key`` (:func:`random_ranks`, one
+  key per batch entry), so the result feeds :func:`permute` directly.
+
+  Args:
+    key: PRNG key.
+    spec: weight-space spec.
+    batch_shape: leading batch dims; every entry gets independent draws.
+
+  Returns:
+    Tuple of int32 arrays ``(*batch_shape, n_g)``, one per group.
+  """
+  batch_shape = tuple(batch_shape)
+  groups = spec.permutations
+  if not groups:
+    return ()
+  count = math.prod(batch_shape)
+  perms = []
+  for k, group in zip(jax.random.split(key, len(groups)), groups):
+    if batch_shape:
+      draw = jax.vmap(lambda kk, n=group.size: random_ranks(kk, n))(
+          jax.random.split(k, count))
+    else:
+      draw = random_ranks(k, group.size)
+    perms.append(draw.reshape(batch_shape + (group.size,)))
+  return tuple(perms)
 
 
 def _take_along(leaf: Array, perm: Array, axis: int, batch_ndim: int) -> Array:

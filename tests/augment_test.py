@@ -150,7 +150,7 @@ class ExactSymmetryTest(parameterized.TestCase):
 
   def test_ranks_are_uniform_permutations(self):
     keys = jax.random.split(jax.random.key(0), 4000)
-    ranks = np.asarray(jax.vmap(lambda k: library.random_ranks(k, 6))(keys))
+    ranks = np.asarray(jax.vmap(lambda k: dws.random_ranks(k, 6))(keys))
     np.testing.assert_array_equal(np.sort(ranks, axis=1),
                                   np.broadcast_to(np.arange(6), ranks.shape))
     # Every value equally likely at every position.
@@ -158,8 +158,8 @@ class ExactSymmetryTest(parameterized.TestCase):
     np.testing.assert_allclose(freq, 1 / 6, atol=0.03)
     # Equal words: ties broken by position (identity).
     np.testing.assert_array_equal(
-        library._ranks(jnp.full((5,), 7, jnp.uint32)), np.arange(5))
-    np.testing.assert_array_equal(np.sort(library.random_ranks(
+        dws.weight_space._ranks(jnp.full((5,), 7, jnp.uint32)), np.arange(5))
+    np.testing.assert_array_equal(np.sort(dws.random_ranks(
         jax.random.key(1), 1500)), np.arange(1500))  # sort-based beyond 1024
 
   @parameterized.parameters("dwsnets", "shallow", "deep3d")
@@ -168,7 +168,7 @@ class ExactSymmetryTest(parameterized.TestCase):
     ws = _random_inrs(jax.random.key(0), spec, 3)
     keys = jax.random.split(jax.random.key(2), 3)
     got = jax.jit(jax.vmap(augment.permutation(spec)))(keys, ws)
-    perms = [jnp.stack(p) for p in zip(*[library._group_perms(k, spec)
+    perms = [jnp.stack(p) for p in zip(*[dws.random_permutations(k, spec)
                                          for k in keys])]
     chex.assert_trees_all_equal(got, dws.permute(ws, perms, spec))
 

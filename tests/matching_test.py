@@ -62,7 +62,7 @@ class PlantedTest(parameterized.TestCase):
     spec = dws_jax.WeightSpaceSpec.siren((2,) + (width,) * depth + (1,))
     k1, k2, k3 = jax.random.split(jax.random.key(width * 10 + depth), 3)
     a = siren_like(k1, spec, (100,))
-    perms = matching.random_permutations(k2, spec, (100,))
+    perms = dws_jax.random_permutations(k2, spec, (100,))
     b = dws_jax.permute(a, perms, spec)
     solvers = {32: ("optax", "scipy", "host"), 64: ("scipy", "host"),
                128: ("scipy",)}[width]
@@ -80,7 +80,7 @@ class PlantedTest(parameterized.TestCase):
     spec = dws_jax.WeightSpaceSpec.siren((2, width, width, width, 1))
     k1, k2, k3, k4 = jax.random.split(jax.random.key(7), 4)
     a = siren_like(k1, spec, (num,))
-    perms = matching.random_permutations(k2, spec, (num,))
+    perms = dws_jax.random_permutations(k2, spec, (num,))
     noise = jax.tree.map(
         lambda x: 0.05 * jnp.std(x) * jax.random.normal(
             jax.random.fold_in(k4, x.size), x.shape), a)
@@ -140,7 +140,7 @@ class MatchingTest(parameterized.TestCase):
     spec = dws_jax.WeightSpaceSpec.siren(sizes)
     k1, k2, k3 = jax.random.split(jax.random.key(sizes[0] + sizes[-1]), 3)
     a = siren_like(k1, spec, (16,))
-    perms = matching.random_permutations(k2, spec, (16,))
+    perms = dws_jax.random_permutations(k2, spec, (16,))
     b = dws_jax.permute(a, perms, spec)
     res = matching.weight_matching(k3, a, b, spec, solver=solver)
     self.assertEqual(int(is_inverse(perms, res.perms).sum()), 16)
@@ -194,7 +194,7 @@ class MatchingTest(parameterized.TestCase):
 
   def test_random_permutations_are_permutations(self):
     spec = dws_jax.WeightSpaceSpec.siren((2, 7, 5, 1))
-    perms = matching.random_permutations(jax.random.key(0), spec, (3, 4))
+    perms = dws_jax.random_permutations(jax.random.key(0), spec, (3, 4))
     self.assertEqual([p.shape for p in perms], [(3, 4, 7), (3, 4, 5)])
     for p in perms:
       np.testing.assert_array_equal(np.sort(p, axis=-1),

@@ -24,7 +24,7 @@ def random_batch(key, num):
 
 
 def permuted(key, ws):
-  perms = matching.random_permutations(key, SPEC, ws.batch_shape)
+  perms = dws_jax.random_permutations(key, SPEC, ws.batch_shape)
   return dws_jax.permute(ws, perms, SPEC)
 
 

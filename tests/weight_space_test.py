@@ -83,6 +83,12 @@ class WeightSpaceTest(parameterized.TestCase):
     self.assertIsNone(dws_jax.WeightSpaceSpec((2, 4, 1), "relu").phase_periods)
     self.assertFalse(dws_jax.WeightSpaceSpec((2, 4, 1), "relu").has_sign_symmetry)
     self.assertEqual(dws_jax.WeightSpaceSpec.dwsnets_inr().num_params, 1185)
+    # Which group permutes which axis of each tensor: input and output
+    # neurons are fixed, so b_2 and the input axis of W_0 are untouched.
+    self.assertEqual(spec.leaf_axes, {
+        ("weights", 0): {-1: 0}, ("biases", 0): {-1: 0},
+        ("weights", 1): {-2: 0, -1: 1}, ("biases", 1): {-1: 1},
+        ("weights", 2): {-2: 1}})
 
   @parameterized.parameters((2, 32, 32, 1), (3, 16, 8, 8, 2))
   def test_permute_preserves_function(self, *sizes):

@@ -108,39 +108,6 @@ def _leaves(ws: wsp.WeightSpace):
   return out
 
 
-def _ranks(bits: Array) -> Array:
-  """Ranks of ``n`` random uint32 words: a uniform permutation of ``range(n)``.
-
-  The low ``ceil(log2 n)`` bits of word ``i`` are replaced by ``i``, so the
-  words are distinct and one compare per pair suffices (ties of the remaining
-  high bits, probability ``~n^2 2^-33``, are broken by position).
-  ``rank_i = #{j : w_j < w_i}``: ``O(n^2)`` compares and no sort, which is
-  cheap on every backend for the widths of INRs (up to a few hundred).
-  """
-  n = bits.shape[-1]
-  low = max(1, (n - 1).bit_length())
-  words = (bits & ~np.uint32((1 << low) - 1)) | jnp.arange(n, dtype=jnp.uint32)
-  return jnp.sum(words[None, :] < words[:, None], axis=1, dtype=jnp.int32)
-
-
-def random_ranks(key: Array, n: int) -> Array:
-  """A uniformly random permutation of ``range(n)``.
-
-  Ranks (:func:`_ranks`) of ``n`` words of ``jax.random.bits`` for
-  ``n <= 1024``; ``jax.random.permutation`` beyond.
-
-  Args:
-    key: PRNG key (any ``jax.random`` implementation).
-    n: permutation size.
-
-  Returns:
-    int32 ``(n,)`` permutation.
-  """
-  if n > 1024:
-    return jax.random.permutation(key, n).astype(jnp.int32)
-  return _ranks(jax.random.bits(key, (n,), jnp.uint32))
-
-
 # -- input-space ----------------------------------------------------------------
 
 
@@ -468,10 +435,7 @@ def _leaf_permuter(spec: wsp.WeightSpaceSpec):
   hidden weight matrix permuted on both axes takes one gather instead of two.
   Equal to ``wsp.permute(ws, perms, spec)`` bitwise.
   """
-  axes: dict[tuple[str, int], dict[int, int]] = {}
-  for g, group in enumerate(spec.permutations):
-    for kind, layer, axis in group.axes:
-      axes.setdefault((kind, layer), {})[axis] = g
+  axes = spec.leaf_axes
 
   def apply(perms, ws):
     updates = {}
@@ -496,9 +460,9 @@ def permutation(spec: wsp.WeightSpaceSpec) -> SampleAug:
 
   Groups and the axes they act on come from ``spec.permutations``; the result
   equals :func:`dws_jax.permute` with these permutations (applied with one
-  gather per leaf, :func:`_leaf_permuter`). Each group's permutation is
-  :func:`random_ranks` of its own split of the key. Function-preserving for any activation (the official
-  ``--permutation`` flag).
+  gather per leaf, :func:`_leaf_permuter`), drawn by
+  :func:`dws_jax.random_permutations`. Function-preserving for any
+  activation (the official ``--permutation`` flag).
 
   Returns:
     ``aug(key, ws) -> ws`` on one unbatched weight space.
@@ -510,16 +474,9 @@ def permutation(spec: wsp.WeightSpaceSpec) -> SampleAug:
     _check_sample(spec, ws, "permutation")
     if not groups:
       return ws
-    return apply(_group_perms(key, spec), ws)
+    return apply(wsp.random_permutations(key, spec), ws)
 
   return aug
-
-
-def _group_perms(key: Array, spec: wsp.WeightSpaceSpec) -> list[Array]:
-  """One random permutation ``(size,)`` per group of ``spec.permutations``."""
-  groups = spec.permutations
-  keys = jax.random.split(key, len(groups)) if groups else []
-  return [random_ranks(k, group.size) for k, group in zip(keys, groups)]
 
 
 @register("siren_negation", "sample")

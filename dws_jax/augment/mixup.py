@@ -187,7 +187,7 @@ def mixup_perm(key: Array, ws_a: wsp.WeightSpace, y_a: Array,
     ``(ws, y)`` as in :func:`mixup`.
   """
   k_alpha, k_perm = jax.random.split(key)
-  perms = matching.random_permutations(k_perm, spec)
+  perms = wsp.random_permutations(k_perm, spec)
   ws_b = wsp.permute(ws_b, perms, spec)
   return mixup(k_alpha, ws_a, y_a, ws_b, y_b, alpha_dist=alpha_dist,
                beta_alpha=beta_alpha)
@@ -444,7 +444,7 @@ def batch_self_mixup(key: Array, ws: wsp.WeightSpace, labels: Array | None,
       k, alpha_dist=alpha_dist, beta_alpha=beta_alpha))(k_alpha)
   if variant == "perm":
     partners = jax.vmap(lambda k, b: wsp.permute(
-        b, matching.random_permutations(k, spec), spec))(k_perm, partners)
+        b, wsp.random_permutations(k, spec), spec))(k_perm, partners)
   elif variant == "aligned":
     partners, _ = matching.align(k_match, ws, partners, spec, solver=solver,
                                  max_iter=max_iter, lap_threads=lap_threads)

@@ -211,17 +211,14 @@ class TensorInfo:
 
 
 def tensor_infos(spec: wsp.WeightSpaceSpec) -> tuple[TensorInfo, ...]:
-  """Axes of ``W_0..W_{L-1}, b_0..b_{L-1}``, read from ``spec.permutations``."""
-  groups: dict[tuple[str, int, int], int] = {}
-  for g, perm in enumerate(spec.permutations):
-    for kind, layer, axis in perm.axes:
-      groups[(kind, layer, axis)] = g
+  """Axes of ``W_0..W_{L-1}, b_0..b_{L-1}``, read from ``spec.leaf_axes``."""
+  leaf_axes = spec.leaf_axes
   infos = []
   for kind, shapes in (("weights", spec.weight_shapes),
                        ("biases", spec.bias_shapes)):
     for layer, shape in enumerate(shapes):
       axes = tuple(
-          Axis(size, groups.get((kind, layer, i - len(shape))))
+          Axis(size, leaf_axes.get((kind, layer), {}).get(i - len(shape)))
           for i, size in enumerate(shape))
       infos.append(TensorInfo(kind, layer, axes))
   return tuple(infos)
