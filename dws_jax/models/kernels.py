@@ -37,15 +37,25 @@ import jax
 OPS = ("set_attention", "relational_attention", "edge_mlp", "materialize")
 XLA = "xla"
 AUTO = "auto"
-# The implementation "auto" picks on the CPU backend, when registered.
-CPU_DEFAULT = "xla_cpu"
+PLUGIN_HINT = ("; 'xla_cpu' needs the XLA:CPU plugin (dws_jax.plugins.load() "
+               "or dws_jax.xla_cpu.register())")
 
 # impl name -> op -> fn.
 _REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {}
+# Backend -> the implementation "auto" picks there (as dws_jax.prng does).
+_PREFERRED: dict[str, str] = {}
 
 
-def register(impl_name: str, op: str, fn: Callable[..., Any]) -> None:
+def register(impl_name: str, op: str, fn: Callable[..., Any],
+             preferred_on: tuple[str, ...] = ()) -> None:
   """Makes ``kernels=impl_name`` run ``fn`` for ``op`` (see module doc).
+
+  Args:
+    impl_name: the attribute value.
+    op: one of :data:`OPS`.
+    fn: the kernel (returns ``None`` where it declines the arguments).
+    preferred_on: backends (``jax.default_backend()`` names) where
+      ``"auto"`` picks ``impl_name``.
 
   Raises:
     ValueError: unknown ``op``, or ``impl_name`` is ``"xla"`` or ``"auto"``.
@@ -56,6 +66,8 @@ def register(impl_name: str, op: str, fn: Callable[..., Any]) -> None:
     raise ValueError(f"kernels {impl_name!r} is built in and cannot be "
                      "registered")
   _REGISTRY.setdefault(impl_name, {})[op] = fn
+  for backend in preferred_on:
+    _PREFERRED[backend] = impl_name
 
 
 def known() -> tuple[str, ...]:
@@ -70,21 +82,19 @@ def resolve(name: str) -> str:
     name: ``"auto"`` or a name of :func:`known`.
 
   Returns:
-    ``name`` itself, or for ``"auto"``: ``"xla_cpu"`` when the default
-    backend is the CPU and ``"xla_cpu"`` is registered, else ``"xla"``.
+    ``name`` itself, or for ``"auto"``: the registered implementation
+    preferred on the default backend (``"xla_cpu"`` on CPU with the XLA:CPU
+    plugin), else ``"xla"``.
 
   Raises:
     ValueError: an unknown name (the message lists the known ones).
   """
   if name == AUTO:
-    if CPU_DEFAULT in _REGISTRY and jax.default_backend() == "cpu":
-      return CPU_DEFAULT
-    return XLA
+    preferred = _PREFERRED.get(jax.default_backend())
+    return preferred if preferred in _REGISTRY else XLA
   if name == XLA or name in _REGISTRY:
     return name
-  hint = ("" if CPU_DEFAULT in _REGISTRY else
-          f"; {CPU_DEFAULT!r} needs the XLA:CPU plugin (dws_jax.plugins.load()"
-          " or dws_jax.xla_cpu.register())")
+  hint = "" if "xla_cpu" in _REGISTRY else PLUGIN_HINT
   raise ValueError(f"unknown kernels {name!r}; expected 'auto' or one of "
                    f"{known()}{hint}")
 

@@ -75,4 +75,4 @@ def register() -> None:
   for op, fn in (("set_attention", set_attention),
                  ("relational_attention", relational_attention),
                  ("edge_mlp", edge_mlp), ("materialize", materialize)):
-    core_kernels.register(NAME, op, fn)
+    core_kernels.register(NAME, op, fn, preferred_on=("cpu",))
